@@ -1,0 +1,314 @@
+//! The data model: roles, authors, messages, content and conversations.
+//!
+//! The serde form is the JSON the Python package exchanges with the core:
+//! a message is `{"role", "name"?, "content", "channel"?, "recipient"?,
+//! "content_type"?}`; `content` is a string or a list of items tagged
+//! `"type": "text" | "system_content" | "developer_content"`. Null and absent
+//! optional fields are both accepted.
+
+mod developer;
+mod system;
+mod tools;
+
+use std::fmt;
+
+use serde::de::Error as _;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+pub use developer::{DeveloperContent, ResponseFormat};
+pub use system::{ChannelConfig, ReasoningEffort, SystemContent};
+pub use tools::{ToolDescription, ToolNamespaceConfig};
+
+use crate::error::HarmonyError;
+
+/// Who a message is from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The end user.
+    User,
+    /// The model.
+    Assistant,
+    /// The system message: identity, dates, reasoning effort, built-in tools.
+    System,
+    /// The developer message: instructions and function tools.
+    Developer,
+    /// A tool's output; the author name is the tool, e.g. `functions.x`.
+    Tool,
+}
+
+impl Role {
+    /// All roles, in declaration order.
+    pub const ALL: [Role; 5] = [Role::User, Role::Assistant, Role::System, Role::Developer, Role::Tool];
+
+    /// The role as it appears in a rendered header (`"assistant"`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::System => "system",
+            Role::Developer => "developer",
+            Role::Tool => "tool",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = HarmonyError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| HarmonyError::UnknownRole(s.to_string()))
+    }
+}
+
+/// The author of a message: a role and, optionally, a name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Author {
+    /// The author's role.
+    pub role: Role,
+    /// For tool messages, the tool (`functions.get_weather`); otherwise an
+    /// optional name rendered as `role:name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl Author {
+    /// An author with a role and a name.
+    pub fn new(role: Role, name: impl Into<String>) -> Self {
+        Author { role, name: Some(name.into()) }
+    }
+}
+
+impl From<Role> for Author {
+    fn from(role: Role) -> Self {
+        Author { role, name: None }
+    }
+}
+
+/// Plain text content.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct TextContent {
+    /// The text.
+    pub text: String,
+}
+
+/// One item of a message's content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Content {
+    /// Text.
+    Text(TextContent),
+    /// The body of a system message.
+    SystemContent(SystemContent),
+    /// The body of a developer message.
+    DeveloperContent(DeveloperContent),
+}
+
+impl From<String> for Content {
+    fn from(text: String) -> Self {
+        Content::Text(TextContent { text })
+    }
+}
+
+impl From<&str> for Content {
+    fn from(text: &str) -> Self {
+        Content::Text(TextContent { text: text.to_string() })
+    }
+}
+
+impl From<TextContent> for Content {
+    fn from(c: TextContent) -> Self {
+        Content::Text(c)
+    }
+}
+
+impl From<SystemContent> for Content {
+    fn from(c: SystemContent) -> Self {
+        Content::SystemContent(c)
+    }
+}
+
+impl From<DeveloperContent> for Content {
+    fn from(c: DeveloperContent) -> Self {
+        Content::DeveloperContent(c)
+    }
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// Who wrote it.
+    pub author: Author,
+    /// Who it is addressed to (`functions.get_weather`, `assistant`, ...).
+    pub recipient: Option<String>,
+    /// The content items, rendered one after another.
+    pub content: Vec<Content>,
+    /// The channel (`analysis`, `commentary`, `final`).
+    pub channel: Option<String>,
+    /// The content type, e.g. `<|constrain|>json`.
+    pub content_type: Option<String>,
+}
+
+impl Message {
+    /// A message from an author with one content item.
+    pub fn from_author_and_content(author: Author, content: impl Into<Content>) -> Self {
+        Message { author, recipient: None, content: vec![content.into()], channel: None, content_type: None }
+    }
+
+    /// A message from a role with one content item.
+    pub fn from_role_and_content(role: Role, content: impl Into<Content>) -> Self {
+        Self::from_author_and_content(Author::from(role), content)
+    }
+
+    /// A message from a role with several content items.
+    pub fn from_role_and_contents<I, C>(role: Role, contents: I) -> Self
+    where
+        I: IntoIterator<Item = C>,
+        C: Into<Content>,
+    {
+        Message {
+            author: Author::from(role),
+            recipient: None,
+            content: contents.into_iter().map(Into::into).collect(),
+            channel: None,
+            content_type: None,
+        }
+    }
+
+    /// This message with one more content item.
+    pub fn adding_content(mut self, content: impl Into<Content>) -> Self {
+        self.content.push(content.into());
+        self
+    }
+
+    /// This message on a channel.
+    pub fn with_channel(mut self, channel: impl Into<String>) -> Self {
+        self.channel = Some(channel.into());
+        self
+    }
+
+    /// This message addressed to a recipient.
+    pub fn with_recipient(mut self, recipient: impl Into<String>) -> Self {
+        self.recipient = Some(recipient.into());
+        self
+    }
+
+    /// This message with a content type.
+    pub fn with_content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.content_type = Some(content_type.into());
+        self
+    }
+}
+
+/// The JSON shape of a message; `Message` converts from it.
+#[derive(Deserialize)]
+struct MessageRepr {
+    role: Role,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "content_string_or_list")]
+    content: Vec<Content>,
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    recipient: Option<String>,
+    #[serde(default)]
+    content_type: Option<String>,
+}
+
+fn content_string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Content>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Text(String),
+        List(Vec<Content>),
+        Null(()),
+    }
+    match Repr::deserialize(d) {
+        Ok(Repr::Text(text)) => Ok(vec![Content::from(text)]),
+        Ok(Repr::List(items)) => Ok(items),
+        Ok(Repr::Null(())) => Ok(Vec::new()),
+        Err(_) => Err(D::Error::custom(
+            "message content must be a string or a list of content items \
+             tagged \"type\": \"text\" | \"system_content\" | \"developer_content\"",
+        )),
+    }
+}
+
+impl<'de> Deserialize<'de> for Message {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let r = MessageRepr::deserialize(d)?;
+        Ok(Message {
+            author: Author { role: r.role, name: r.name },
+            recipient: r.recipient,
+            content: r.content,
+            channel: r.channel,
+            content_type: r.content_type,
+        })
+    }
+}
+
+impl Serialize for Message {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("role", &self.author.role)?;
+        if let Some(name) = &self.author.name {
+            map.serialize_entry("name", name)?;
+        }
+        map.serialize_entry("content", &self.content)?;
+        if let Some(channel) = &self.channel {
+            map.serialize_entry("channel", channel)?;
+        }
+        if let Some(recipient) = &self.recipient {
+            map.serialize_entry("recipient", recipient)?;
+        }
+        if let Some(content_type) = &self.content_type {
+            map.serialize_entry("content_type", content_type)?;
+        }
+        map.end()
+    }
+}
+
+/// An ordered list of messages.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Conversation {
+    /// The messages, oldest first.
+    #[serde(default)]
+    pub messages: Vec<Message>,
+}
+
+impl Conversation {
+    /// A conversation from messages.
+    pub fn from_messages<I: IntoIterator<Item = Message>>(messages: I) -> Self {
+        Conversation { messages: messages.into_iter().collect() }
+    }
+
+    /// Parses the JSON form (`{"messages": [...]}`).
+    pub fn from_json(json: &str) -> Result<Self, HarmonyError> {
+        Ok(serde_json::from_str(json)?)
+    }
+
+    /// The JSON form.
+    pub fn to_json(&self) -> Result<String, HarmonyError> {
+        Ok(serde_json::to_string(self)?)
+    }
+}
+
+impl<'a> IntoIterator for &'a Conversation {
+    type Item = &'a Message;
+    type IntoIter = std::slice::Iter<'a, Message>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.messages.iter()
+    }
+}

@@ -1,0 +1,66 @@
+//! The one error type of the crate.
+//!
+//! Every fallible operation returns [`HarmonyError`]. Messages are written to
+//! be shown to a user as they are; where the reference implementation has a
+//! well-known message (callers match on them), ours starts with the same text.
+
+use crate::tokenizer::Rank;
+
+/// Everything that can go wrong while tokenizing, rendering or parsing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HarmonyError {
+    /// `encode` met the text of a special token that the caller did not allow.
+    #[error(
+        "Encountered text corresponding to disallowed special token '{0}'.\n\
+         If you want this text to be encoded as a special token, pass it to `allowed_special`, e.g. `allowed_special={{'{0}', ...}}`.\n\
+         If you want this text to be encoded as normal text, disable the check for this token by passing `disallowed_special=(enc.special_tokens_set - {{'{0}'}})`.\n\
+         To disable this check for all special tokens, pass `disallowed_special=()`.\n"
+    )]
+    DisallowedSpecialToken(String),
+
+    /// A token id that is not in the vocabulary.
+    #[error("Could not decode tokens: Invalid token error: Invalid token for decoding: {0}")]
+    InvalidToken(Rank),
+
+    /// Decoded bytes are not valid UTF-8 (`decode_utf8` only).
+    #[error("Could not decode tokens: Invalid utf-8 sequence: {0}")]
+    InvalidUtf8(std::str::Utf8Error),
+
+    /// A special token was asked for by a name the vocabulary does not have.
+    #[error("Unknown special token: {0}")]
+    UnknownSpecialToken(String),
+
+    /// A tool message (role `tool`) must carry the tool's name as author name.
+    #[error("Tools should have a name! A tool message's author needs the tool name, e.g. functions.get_weather")]
+    ToolWithoutName,
+
+    /// System content was found in a message whose role is not `system`.
+    #[error("SystemContent may only appear in system messages, found in {0}")]
+    SystemContentOutsideSystem(String),
+
+    /// Developer content was found in a message whose role is not `developer`.
+    #[error("DeveloperContent may only appear in developer messages, found in {0}")]
+    DeveloperContentOutsideDeveloper(String),
+
+    /// A JSON document could not be turned into a conversation or message.
+    #[error("Invalid JSON: {0}")]
+    Json(String),
+
+    /// An encoding name that this library does not know.
+    #[error("Unknown encoding name: {0}")]
+    UnknownEncoding(String),
+
+    /// A role name that is not one of user, assistant, system, developer, tool.
+    #[error("Unknown role: {0}")]
+    UnknownRole(String),
+}
+
+impl From<serde_json::Error> for HarmonyError {
+    fn from(e: serde_json::Error) -> Self {
+        HarmonyError::Json(e.to_string())
+    }
+}
+
+/// Shorthand used throughout the crate.
+pub type Result<T, E = HarmonyError> = std::result::Result<T, E>;

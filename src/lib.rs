@@ -1,0 +1,34 @@
+//! Render and parse the harmony response format of OpenAI's gpt-oss models.
+//!
+//! ```
+//! use openai_harmony::chat::{Conversation, Message, Role, SystemContent};
+//! use openai_harmony::{load_harmony_encoding, HarmonyEncodingName};
+//!
+//! let enc = load_harmony_encoding(HarmonyEncodingName::HarmonyGptOss)?;
+//! let convo = Conversation::from_messages([
+//!     Message::from_role_and_content(Role::System, SystemContent::new()),
+//!     Message::from_role_and_content(Role::User, "What is 2 + 2?"),
+//! ]);
+//! let tokens = enc.render_conversation_for_completion(&convo, Role::Assistant, None)?;
+//! assert!(enc.decode_utf8(&tokens)?.ends_with("<|start|>assistant"));
+//! # Ok::<(), openai_harmony::HarmonyError>(())
+//! ```
+//!
+//! The vocabulary (`o200k_harmony`) is embedded: loading needs no network,
+//! no environment variable and no file.
+
+#![warn(missing_docs)]
+
+pub mod chat;
+pub mod encoding;
+pub mod error;
+pub mod render;
+pub mod tokenizer;
+
+#[cfg(feature = "python")]
+mod py;
+
+pub use encoding::{load_harmony_encoding, FormattingToken, HarmonyEncoding, HarmonyEncodingName};
+pub use error::HarmonyError;
+pub use render::{RenderConversationConfig, RenderOptions};
+pub use tokenizer::{Rank, SpecialTokenSet, Tokenizer};

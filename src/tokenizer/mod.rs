@@ -1,0 +1,216 @@
+//! The `o200k_harmony` tokenizer: byte-pair encoding over the o200k
+//! vocabulary plus the harmony special tokens.
+//!
+//! Encoding splits text with the o200k pre-tokenizer pattern, then merges the
+//! bytes of each piece ([`bpe`]). Special token texts such as `<|start|>` are
+//! only turned into special tokens when the caller allows them; otherwise they
+//! are ordinary text (or an error, with [`Tokenizer::encode_checked`]).
+
+mod bpe;
+mod special;
+mod vocab;
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use fancy_regex::Regex;
+
+use crate::error::{HarmonyError, Result};
+
+pub use special::{FIRST_SPECIAL, LAST_SPECIAL};
+
+/// A token id.
+pub type Rank = u32;
+
+/// The o200k pre-tokenizer pattern (as published with tiktoken).
+const O200K_PATTERN: &str = concat!(
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+    "|",
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+    "|",
+    r"\p{N}{1,3}",
+    "|",
+    r" ?[^\s\p{L}\p{N}]+[\r\n/]*",
+    "|",
+    r"\s*[\r\n]+",
+    "|",
+    r"\s+(?!\S)",
+    "|",
+    r"\s+",
+);
+
+/// Which special tokens an `encode` call may produce, or must reject.
+#[derive(Debug, Clone, Copy)]
+pub enum SpecialTokenSet<'a> {
+    /// Every special token.
+    All,
+    /// No special token.
+    None,
+    /// Exactly the special tokens with these texts.
+    Only(&'a HashSet<String>),
+}
+
+impl SpecialTokenSet<'_> {
+    fn contains(&self, name: &str) -> bool {
+        match self {
+            SpecialTokenSet::All => true,
+            SpecialTokenSet::None => false,
+            SpecialTokenSet::Only(set) => set.contains(name),
+        }
+    }
+}
+
+/// The `o200k_harmony` tokenizer. Immutable once built; share it freely
+/// across threads.
+pub struct Tokenizer {
+    vocab: vocab::Vocab,
+    specials: special::SpecialTokens,
+    pattern: Regex,
+}
+
+impl std::fmt::Debug for Tokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokenizer")
+            .field("name", &"o200k_harmony")
+            .field("n_vocab", &self.n_vocab())
+            .finish()
+    }
+}
+
+impl Tokenizer {
+    /// Builds the tokenizer from the vocabulary embedded in the binary.
+    pub fn o200k_harmony() -> Result<Tokenizer> {
+        let vocab = vocab::Vocab::load().ok_or_else(|| {
+            HarmonyError::UnknownEncoding("embedded o200k vocabulary is corrupt".into())
+        })?;
+        let pattern = Regex::new(O200K_PATTERN)
+            .map_err(|e| HarmonyError::UnknownEncoding(format!("o200k pattern: {e}")))?;
+        Ok(Tokenizer { vocab, specials: special::SpecialTokens::new(), pattern })
+    }
+
+    /// A process-wide shared instance, built on first use.
+    pub fn shared() -> Result<&'static Tokenizer> {
+        static SHARED: OnceLock<std::result::Result<Tokenizer, HarmonyError>> = OnceLock::new();
+        SHARED.get_or_init(Tokenizer::o200k_harmony).as_ref().map_err(Clone::clone)
+    }
+
+    /// Number of token ids, ordinary and special (`LAST_SPECIAL + 1`).
+    pub fn n_vocab(&self) -> usize {
+        LAST_SPECIAL as usize + 1
+    }
+
+    /// Encodes `text` as ordinary text: special token texts are not special.
+    pub fn encode_ordinary(&self, text: &str) -> Vec<Rank> {
+        let mut out = Vec::with_capacity(text.len() / 3 + 1);
+        self.encode_ordinary_into(text, &mut out);
+        out
+    }
+
+    /// Like [`Tokenizer::encode_ordinary`], appending to `out`.
+    pub fn encode_ordinary_into(&self, text: &str, out: &mut Vec<Rank>) {
+        let mut done = 0;
+        for m in self.pattern.find_iter(text) {
+            match m {
+                Ok(m) => {
+                    bpe::encode_piece(&self.vocab, m.as_str().as_bytes(), out);
+                    done = m.end();
+                }
+                // The pattern's only lookaround is a one-character lookahead,
+                // so the backtracking limit cannot be hit; should it ever be,
+                // encode the rest bytewise rather than lose text.
+                Err(_) => {
+                    out.extend(text[done..].bytes().map(|b| self.vocab.byte_rank(b)));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Encodes `text`, turning the texts of `allowed` special tokens into
+    /// those tokens; all other text (other special token texts included) is
+    /// ordinary.
+    pub fn encode(&self, text: &str, allowed: SpecialTokenSet<'_>) -> Vec<Rank> {
+        let mut out = Vec::with_capacity(text.len() / 3 + 1);
+        let mut start = 0;
+        while let Some((s, e, rank)) = self.specials.find(text, start, |name, _| allowed.contains(name)) {
+            self.encode_ordinary_into(&text[start..s], &mut out);
+            out.push(rank);
+            start = e;
+        }
+        self.encode_ordinary_into(&text[start..], &mut out);
+        out
+    }
+
+    /// Encodes `text` with the tiktoken rules: texts of `allowed` special
+    /// tokens become those tokens, and the text of any `disallowed` special
+    /// token is an error. `SpecialTokenSet::All` as `disallowed` means every
+    /// special token not in `allowed`.
+    pub fn encode_checked(
+        &self,
+        text: &str,
+        allowed: SpecialTokenSet<'_>,
+        disallowed: SpecialTokenSet<'_>,
+    ) -> Result<Vec<Rank>> {
+        let rejected = self.specials.find(text, 0, |name, _| match disallowed {
+            SpecialTokenSet::All => !allowed.contains(name),
+            other => other.contains(name),
+        });
+        if let Some((s, e, _)) = rejected {
+            return Err(HarmonyError::DisallowedSpecialToken(text[s..e].to_string()));
+        }
+        Ok(self.encode(text, allowed))
+    }
+
+    /// Encodes `text` with every special token text turned into its token.
+    pub fn encode_with_special_tokens(&self, text: &str) -> Vec<Rank> {
+        self.encode(text, SpecialTokenSet::All)
+    }
+
+    /// The bytes of one token, special tokens included.
+    pub fn token_bytes(&self, token: Rank) -> Option<&[u8]> {
+        self.vocab
+            .bytes(token)
+            .or_else(|| self.specials.name(token).map(str::as_bytes))
+    }
+
+    /// Concatenated bytes of `tokens`; errors on an unknown id.
+    pub fn decode_bytes(&self, tokens: &[Rank]) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(tokens.len() * 4);
+        for &t in tokens {
+            out.extend_from_slice(self.token_bytes(t).ok_or(HarmonyError::InvalidToken(t))?);
+        }
+        Ok(out)
+    }
+
+    /// Decodes `tokens` to a string; errors on an unknown id or on bytes
+    /// that are not valid UTF-8.
+    pub fn decode_utf8(&self, tokens: &[Rank]) -> Result<String> {
+        let bytes = self.decode_bytes(tokens)?;
+        String::from_utf8(bytes).map_err(|e| HarmonyError::InvalidUtf8(e.utf8_error()))
+    }
+
+    /// Whether `token` is in the special range (named or reserved).
+    pub fn is_special_token(&self, token: Rank) -> bool {
+        (FIRST_SPECIAL..=LAST_SPECIAL).contains(&token)
+    }
+
+    /// The id of the special token with this text, e.g. `<|start|>`.
+    pub fn special_token(&self, name: &str) -> Option<Rank> {
+        self.specials.rank(name)
+    }
+
+    /// The text of a special token id.
+    pub fn special_token_name(&self, token: Rank) -> Option<&str> {
+        self.specials.name(token)
+    }
+
+    /// All special tokens as (text, id), in id order.
+    pub fn special_tokens(&self) -> impl Iterator<Item = (&str, Rank)> {
+        self.specials.iter()
+    }
+
+    /// Number of ordinary (byte-pair) tokens.
+    pub fn n_ordinary(&self) -> usize {
+        self.vocab.len()
+    }
+}

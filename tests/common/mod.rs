@@ -1,0 +1,59 @@
+//! Helpers shared by the integration tests.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+/// The directory of the recorded vectors: `$HARMONY_VECTORS_DIR`, or
+/// `../shared/vectors/public` beside the crate.
+pub fn vectors_dir() -> PathBuf {
+    match std::env::var_os("HARMONY_VECTORS_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/public"),
+    }
+}
+
+/// Reads a JSON-lines file of vectors, or returns `None` (after saying so)
+/// when it is absent.
+pub fn read_vectors(name: &str) -> Option<Vec<Value>> {
+    let path = vectors_dir().join(name);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(_) => {
+            eprintln!(
+                "SKIP: {} not found; set HARMONY_VECTORS_DIR to run these vectors",
+                path.display()
+            );
+            return None;
+        }
+    };
+    Some(
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("bad vector line in {name}: {e}"))
+            })
+            .collect(),
+    )
+}
+
+/// The loose error comparison of `check.py`: the reference message, minus
+/// its `Type: ` prefix and cut to 40 characters, must appear in ours.
+pub fn same_error(reference: &str, ours: &str) -> bool {
+    let msg = reference.split_once(": ").map_or(reference, |(_, m)| m);
+    let msg: String = msg.chars().take(40).collect();
+    ours.to_lowercase().contains(&msg.to_lowercase())
+}
+
+/// Where two strings first differ, with some context, for failure reports.
+pub fn first_difference(want: &str, got: &str) -> String {
+    let w: Vec<char> = want.chars().collect();
+    let g: Vec<char> = got.chars().collect();
+    let i = w.iter().zip(&g).take_while(|(a, b)| a == b).count();
+    let from = i.saturating_sub(80);
+    let want_ctx: String = w[from..(i + 80).min(w.len())].iter().collect();
+    let got_ctx: String = g[from..(i + 80).min(g.len())].iter().collect();
+    format!("first difference at char {i}\n  want: {want_ctx:?}\n  got:  {got_ctx:?}")
+}
