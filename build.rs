@@ -22,9 +22,7 @@ fn main() {
     let mut bytes: Vec<u8> = Vec::with_capacity(1_700_000);
     offsets.push(0);
     for rank in 0..N_ORDINARY {
-        let piece = bpe
-            .decode_bytes(&[rank])
-            .unwrap_or_else(|_| panic!("o200k is missing ordinary token {rank}"));
+        let piece = bpe.decode_bytes(&[rank]).unwrap_or_else(|_| panic!("o200k is missing ordinary token {rank}"));
         assert!(!piece.is_empty(), "token {rank} decodes to nothing");
         bytes.extend_from_slice(&piece);
         offsets.push(u32::try_from(bytes.len()).expect("vocabulary fits in u32"));

@@ -7,9 +7,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use openai_harmony::chat::{
-    Conversation, DeveloperContent, Message, Role, SystemContent, ToolDescription,
-};
+use openai_harmony::chat::{Conversation, DeveloperContent, Message, Role, SystemContent, ToolDescription};
 use openai_harmony::{load_harmony_encoding, HarmonyEncodingName, Tokenizer};
 use serde_json::json;
 
@@ -27,50 +25,31 @@ fn conversation() -> Conversation {
         })),
     );
     let mut messages = vec![
-        Message::from_role_and_content(
-            Role::System,
-            SystemContent::new().with_conversation_start_date("2025-06-28"),
-        ),
+        Message::from_role_and_content(Role::System, SystemContent::new().with_conversation_start_date("2025-06-28")),
         Message::from_role_and_content(
             Role::Developer,
-            DeveloperContent::new()
-                .with_instructions("Answer briefly.")
-                .with_function_tools(vec![weather]),
+            DeveloperContent::new().with_instructions("Answer briefly.").with_function_tools(vec![weather]),
         ),
     ];
     for i in 0..20 {
-        messages.push(Message::from_role_and_content(
-            Role::User,
-            format!("Question number {i}: what is the weather?"),
-        ));
+        messages.push(Message::from_role_and_content(Role::User, format!("Question number {i}: what is the weather?")));
         messages.push(
-            Message::from_role_and_content(Role::Assistant, format!("It is sunny, {i} degrees."))
-                .with_channel("final"),
+            Message::from_role_and_content(Role::Assistant, format!("It is sunny, {i} degrees.")).with_channel("final"),
         );
     }
     Conversation::from_messages(messages)
 }
 
 fn benches(c: &mut Criterion) {
-    c.bench_function("load/tokenizer", |b| {
-        b.iter(|| black_box(Tokenizer::o200k_harmony()))
-    });
+    c.bench_function("load/tokenizer", |b| b.iter(|| black_box(Tokenizer::o200k_harmony())));
 
     let enc = load_harmony_encoding(HarmonyEncodingName::HarmonyGptOss).expect("encoding loads");
     let prose = "The quick brown fox jumps over the lazy dog. ".repeat(200);
-    c.bench_function("encode/prose_9kB", |b| {
-        b.iter(|| black_box(enc.encode_ordinary(black_box(&prose))))
-    });
+    c.bench_function("encode/prose_9kB", |b| b.iter(|| black_box(enc.encode_ordinary(black_box(&prose)))));
 
     let convo = conversation();
     c.bench_function("render/conversation_42_messages", |b| {
-        b.iter(|| {
-            black_box(enc.render_conversation_for_completion(
-                black_box(&convo),
-                Role::Assistant,
-                None,
-            ))
-        })
+        b.iter(|| black_box(enc.render_conversation_for_completion(black_box(&convo), Role::Assistant, None)))
     });
 }
 

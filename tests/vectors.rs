@@ -7,9 +7,7 @@ mod common;
 use std::str::FromStr;
 
 use openai_harmony::chat::{Conversation, Role};
-use openai_harmony::{
-    load_harmony_encoding, HarmonyEncoding, HarmonyEncodingName, Rank, RenderConversationConfig,
-};
+use openai_harmony::{load_harmony_encoding, HarmonyEncoding, HarmonyEncodingName, Rank, RenderConversationConfig};
 use serde_json::Value;
 
 fn enc() -> HarmonyEncoding {
@@ -20,26 +18,16 @@ fn tokens_of(v: &Value) -> Vec<Rank> {
     v.as_array()
         .expect("token list")
         .iter()
-        .map(|t| {
-            t.as_u64()
-                .and_then(|t| Rank::try_from(t).ok())
-                .unwrap_or(Rank::MAX)
-        })
+        .map(|t| t.as_u64().and_then(|t| Rank::try_from(t).ok()).unwrap_or(Rank::MAX))
         .collect()
 }
 
 fn render_case(enc: &HarmonyEncoding, v: &Value) -> Result<Vec<Rank>, String> {
-    let convo: Conversation =
-        serde_json::from_value(v["conversation"].clone()).map_err(|e| e.to_string())?;
-    let config = v["auto_drop_analysis"]
-        .as_bool()
-        .map(|b| RenderConversationConfig {
-            auto_drop_analysis: b,
-        });
+    let convo: Conversation = serde_json::from_value(v["conversation"].clone()).map_err(|e| e.to_string())?;
+    let config = v["auto_drop_analysis"].as_bool().map(|b| RenderConversationConfig { auto_drop_analysis: b });
     let result = match v["op"].as_str() {
         Some("completion") => {
-            let role = Role::from_str(v["next_turn_role"].as_str().unwrap_or(""))
-                .map_err(|e| e.to_string())?;
+            let role = Role::from_str(v["next_turn_role"].as_str().unwrap_or("")).map_err(|e| e.to_string())?;
             enc.render_conversation_for_completion(&convo, role, config.as_ref())
         }
         Some("conversation") => enc.render_conversation(&convo, config.as_ref()),
@@ -60,11 +48,7 @@ fn render_vectors() {
         let id = v["id"].as_str().unwrap_or("?");
         let got = render_case(&enc, v);
         let expected = &v["expected"];
-        let problem = match (
-            &got,
-            expected.get("ok"),
-            expected.get("error").and_then(Value::as_str),
-        ) {
+        let problem = match (&got, expected.get("ok"), expected.get("error").and_then(Value::as_str)) {
             (Ok(tokens), Some(want), _) => {
                 let want = tokens_of(want);
                 if *tokens == want {
@@ -80,9 +64,7 @@ fn render_vectors() {
                 }
             }
             (Err(e), _, Some(want)) if common::same_error(want, e) => None,
-            (Err(e), _, Some(want)) => {
-                Some(format!("error text differs: want {want:?}, got {e:?}"))
-            }
+            (Err(e), _, Some(want)) => Some(format!("error text differs: want {want:?}, got {e:?}")),
             (Ok(_), _, Some(want)) => Some(format!("expected error {want:?}, rendered fine")),
             (Err(e), _, None) => Some(format!("unexpected error {e}")),
             (Ok(_), None, None) => Some("vector has neither ok nor error".to_string()),
@@ -97,11 +79,7 @@ fn render_vectors() {
         "{} of {} render vectors failed:\n{}",
         failures.len(),
         vectors.len(),
-        shown
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
+        shown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n")
     );
     eprintln!("render vectors: {} passed", vectors.len());
 }
@@ -125,32 +103,24 @@ fn tokenizer_vectors() {
                 )
                 .map(|t| serde_json::json!(t))
                 .map_err(|e| e.to_string()),
-            Some("encode_all") => Ok(serde_json::json!(
-                tok.encode_with_special_tokens(v["text"].as_str().unwrap_or(""))
-            )),
+            Some("encode_all") => {
+                Ok(serde_json::json!(tok.encode_with_special_tokens(v["text"].as_str().unwrap_or(""))))
+            }
             Some("decode") => tok
                 .decode_bytes(&tokens_of(&v["tokens"]))
                 .map(|b| Value::String(String::from_utf8_lossy(&b).into_owned()))
                 .map_err(|e| e.to_string()),
-            Some("decode_utf8") => tok
-                .decode_utf8(&tokens_of(&v["tokens"]))
-                .map(Value::String)
-                .map_err(|e| e.to_string()),
+            Some("decode_utf8") => {
+                tok.decode_utf8(&tokens_of(&v["tokens"])).map(Value::String).map_err(|e| e.to_string())
+            }
             Some("is_special") => {
-                let t = v["token"]
-                    .as_u64()
-                    .and_then(|t| Rank::try_from(t).ok())
-                    .unwrap_or(Rank::MAX);
+                let t = v["token"].as_u64().and_then(|t| Rank::try_from(t).ok()).unwrap_or(Rank::MAX);
                 Ok(Value::Bool(tok.is_special_token(t)))
             }
             other => panic!("unknown tokenizer op {other:?}"),
         };
         let expected = &v["expected"];
-        let ok = match (
-            &got,
-            expected.get("ok"),
-            expected.get("error").and_then(Value::as_str),
-        ) {
+        let ok = match (&got, expected.get("ok"), expected.get("error").and_then(Value::as_str)) {
             (Ok(g), Some(w), _) => g == w,
             (Err(e), _, Some(w)) => common::same_error(w, e),
             _ => false,
@@ -159,11 +129,6 @@ fn tokenizer_vectors() {
             failures.push(format!("{id} ({}): want {expected}, got {got:?}", v["op"]));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} tokenizer vectors failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} tokenizer vectors failed:\n{}", failures.len(), failures.join("\n"));
     eprintln!("tokenizer vectors: {} passed", vectors.len());
 }

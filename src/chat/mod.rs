@@ -64,10 +64,7 @@ impl std::str::FromStr for Role {
     type Err = HarmonyError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| HarmonyError::UnknownRole(s.to_string()))
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| HarmonyError::UnknownRole(s.to_string()))
     }
 }
 

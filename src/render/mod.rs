@@ -44,11 +44,9 @@ impl Default for RenderConversationConfig {
 pub(crate) fn has_function_tools<'a>(messages: impl IntoIterator<Item = &'a Message>) -> bool {
     messages.into_iter().any(|m| {
         m.content.iter().any(|c| match c {
-            Content::DeveloperContent(dev) => dev
-                .tools
-                .as_ref()
-                .and_then(|t| t.get("functions"))
-                .is_some_and(|ns| !ns.tools.is_empty()),
+            Content::DeveloperContent(dev) => {
+                dev.tools.as_ref().and_then(|t| t.get("functions")).is_some_and(|ns| !ns.tools.is_empty())
+            }
             _ => false,
         })
     })
@@ -198,7 +196,11 @@ impl HarmonyEncoding {
     }
 
     /// Renders a conversation.
-    pub fn render_conversation<'a, I>(&self, conversation: I, config: Option<&RenderConversationConfig>) -> Result<Vec<Rank>>
+    pub fn render_conversation<'a, I>(
+        &self,
+        conversation: I,
+        config: Option<&RenderConversationConfig>,
+    ) -> Result<Vec<Rank>>
     where
         I: IntoIterator<Item = &'a Message>,
     {
@@ -240,9 +242,8 @@ impl HarmonyEncoding {
         let messages: Vec<&Message> = conversation.into_iter().collect();
         let mut out = Vec::new();
         self.render_conversation_into(messages.iter().copied(), &mut out, config)?;
-        let ends_with_final = messages
-            .last()
-            .is_some_and(|m| m.author.role == Role::Assistant && m.channel.as_deref() == Some("final"));
+        let ends_with_final =
+            messages.last().is_some_and(|m| m.author.role == Role::Assistant && m.channel.as_deref() == Some("final"));
         if ends_with_final {
             if let Some(last) = out.last_mut() {
                 *last = self.formatting_token(FormattingToken::Return);

@@ -70,21 +70,17 @@ pub struct Tokenizer {
 
 impl std::fmt::Debug for Tokenizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tokenizer")
-            .field("name", &"o200k_harmony")
-            .field("n_vocab", &self.n_vocab())
-            .finish()
+        f.debug_struct("Tokenizer").field("name", &"o200k_harmony").field("n_vocab", &self.n_vocab()).finish()
     }
 }
 
 impl Tokenizer {
     /// Builds the tokenizer from the vocabulary embedded in the binary.
     pub fn o200k_harmony() -> Result<Tokenizer> {
-        let vocab = vocab::Vocab::load().ok_or_else(|| {
-            HarmonyError::UnknownEncoding("embedded o200k vocabulary is corrupt".into())
-        })?;
-        let pattern = Regex::new(O200K_PATTERN)
-            .map_err(|e| HarmonyError::UnknownEncoding(format!("o200k pattern: {e}")))?;
+        let vocab = vocab::Vocab::load()
+            .ok_or_else(|| HarmonyError::UnknownEncoding("embedded o200k vocabulary is corrupt".into()))?;
+        let pattern =
+            Regex::new(O200K_PATTERN).map_err(|e| HarmonyError::UnknownEncoding(format!("o200k pattern: {e}")))?;
         Ok(Tokenizer { vocab, specials: special::SpecialTokens::new(), pattern })
     }
 
@@ -168,9 +164,7 @@ impl Tokenizer {
 
     /// The bytes of one token, special tokens included.
     pub fn token_bytes(&self, token: Rank) -> Option<&[u8]> {
-        self.vocab
-            .bytes(token)
-            .or_else(|| self.specials.name(token).map(str::as_bytes))
+        self.vocab.bytes(token).or_else(|| self.specials.name(token).map(str::as_bytes))
     }
 
     /// Concatenated bytes of `tokens`; errors on an unknown id.

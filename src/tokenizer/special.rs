@@ -41,11 +41,7 @@ impl SpecialTokens {
                 None => format!("<|reserved_{id}|>"),
             })
             .collect();
-        let by_name = names
-            .iter()
-            .zip(FIRST_SPECIAL..)
-            .map(|(n, id)| (n.clone(), id))
-            .collect();
+        let by_name = names.iter().zip(FIRST_SPECIAL..).map(|(n, id)| (n.clone(), id)).collect();
         SpecialTokens { names, by_name }
     }
 

@@ -22,19 +22,14 @@ pub fn read_vectors(name: &str) -> Option<Vec<Value>> {
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(_) => {
-            eprintln!(
-                "SKIP: {} not found; set HARMONY_VECTORS_DIR to run these vectors",
-                path.display()
-            );
+            eprintln!("SKIP: {} not found; set HARMONY_VECTORS_DIR to run these vectors", path.display());
             return None;
         }
     };
     Some(
         text.lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| {
-                serde_json::from_str(l).unwrap_or_else(|e| panic!("bad vector line in {name}: {e}"))
-            })
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad vector line in {name}: {e}")))
             .collect(),
     )
 }
