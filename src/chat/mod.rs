@@ -277,11 +277,47 @@ impl Serialize for Message {
 }
 
 /// An ordered list of messages.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+///
+/// Its JSON form is `{"messages": [...]}`; a bare list of messages is
+/// accepted too.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Conversation {
     /// The messages, oldest first.
-    #[serde(default)]
     pub messages: Vec<Message>,
+}
+
+impl<'de> Deserialize<'de> for Conversation {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Conversation;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a conversation: {\"messages\": [...]} or a list of messages")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Conversation, A::Error> {
+                let mut messages = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(m) = seq.next_element()? {
+                    messages.push(m);
+                }
+                Ok(Conversation { messages })
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Conversation, A::Error> {
+                let mut messages = None;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "messages" {
+                        messages = Some(map.next_value::<Vec<Message>>()?);
+                    } else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                messages.map(|messages| Conversation { messages }).ok_or_else(|| A::Error::missing_field("messages"))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 impl Conversation {

@@ -31,7 +31,7 @@ pub(crate) fn namespace_text(ns: &ToolNamespaceConfig) -> String {
             for line in tool.description.lines() {
                 lines.push(format!("// {line}"));
             }
-            match &tool.parameters {
+            match tool.parameters.as_ref().filter(|p| !p.is_null()) {
                 Some(params) => {
                     lines.push(format!("type {} = (_: {}) => any;\n", tool.name, schema_to_typescript(params, "")))
                 }
