@@ -32,3 +32,8 @@ pub use encoding::{load_harmony_encoding, FormattingToken, HarmonyEncoding, Harm
 pub use error::HarmonyError;
 pub use render::{RenderConversationConfig, RenderOptions};
 pub use tokenizer::{Rank, SpecialTokenSet, Tokenizer};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

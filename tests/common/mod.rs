@@ -21,6 +21,9 @@ pub fn read_vectors(name: &str) -> Option<Vec<Value>> {
     let path = vectors_dir().join(name);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
+        Err(_) if std::env::var_os("HARMONY_REQUIRE_VECTORS").is_some() => {
+            panic!("{} not found and HARMONY_REQUIRE_VECTORS is set", path.display())
+        }
         Err(_) => {
             eprintln!("SKIP: {} not found; set HARMONY_VECTORS_DIR to run these vectors", path.display());
             return None;
