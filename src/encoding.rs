@@ -4,7 +4,6 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::{Arc, OnceLock};
 
 use crate::error::{HarmonyError, Result};
 use crate::tokenizer::{Rank, SpecialTokenSet, Tokenizer};
@@ -91,12 +90,12 @@ impl FromStr for HarmonyEncodingName {
 
 /// Renders conversations to tokens and tokens back to text.
 ///
-/// Immutable and cheap to clone (the tokenizer is shared); use one instance
-/// from any number of threads.
+/// Immutable and cheap to clone (the tokenizer is built once per process and
+/// shared); use one instance from any number of threads.
 #[derive(Clone)]
 pub struct HarmonyEncoding {
     name: HarmonyEncodingName,
-    tokenizer: Arc<Tokenizer>,
+    tokenizer: &'static Tokenizer,
 }
 
 impl fmt::Debug for HarmonyEncoding {
@@ -108,15 +107,7 @@ impl fmt::Debug for HarmonyEncoding {
 /// Loads an encoding. The vocabulary is embedded in the library and built
 /// once per process; later calls share it.
 pub fn load_harmony_encoding(name: HarmonyEncodingName) -> Result<HarmonyEncoding> {
-    static TOKENIZER: OnceLock<Arc<Tokenizer>> = OnceLock::new();
-    let tokenizer = match TOKENIZER.get() {
-        Some(t) => t.clone(),
-        None => {
-            let built = Arc::new(Tokenizer::o200k_harmony()?);
-            TOKENIZER.get_or_init(|| built).clone()
-        }
-    };
-    Ok(HarmonyEncoding { name, tokenizer })
+    Ok(HarmonyEncoding { name, tokenizer: Tokenizer::shared()? })
 }
 
 impl HarmonyEncoding {
@@ -131,8 +122,8 @@ impl HarmonyEncoding {
     }
 
     /// The tokenizer.
-    pub fn tokenizer(&self) -> &Tokenizer {
-        &self.tokenizer
+    pub fn tokenizer(&self) -> &'static Tokenizer {
+        self.tokenizer
     }
 
     /// The id of a formatting token.
