@@ -30,6 +30,14 @@ fn config(auto_drop_analysis: Option<bool>) -> Option<RenderConversationConfig> 
     auto_drop_analysis.map(|auto_drop_analysis| RenderConversationConfig { auto_drop_analysis })
 }
 
+/// Parses a conversation and renders it with `f`, without the GIL.
+fn render_json<F>(py: Python<'_>, conversation_json: &str, f: F) -> PyResult<Vec<Rank>>
+where
+    F: FnOnce(&Conversation) -> Result<Vec<Rank>, HarmonyError> + Send,
+{
+    py.detach(|| f(&Conversation::from_json(conversation_json)?)).map_err(to_py)
+}
+
 #[pymethods]
 impl PyHarmonyEncoding {
     #[new]
@@ -84,11 +92,9 @@ impl PyHarmonyEncoding {
         conversation_json: &str,
         auto_drop_analysis: Option<bool>,
     ) -> PyResult<Vec<Rank>> {
-        py.detach(|| {
-            let convo = Conversation::from_json(conversation_json)?;
-            self.inner.render_conversation(&convo, config(auto_drop_analysis).as_ref())
+        render_json(py, conversation_json, |convo| {
+            self.inner.render_conversation(convo, config(auto_drop_analysis).as_ref())
         })
-        .map_err(to_py)
     }
 
     #[pyo3(signature = (conversation_json, next_turn_role, auto_drop_analysis = None))]
@@ -99,12 +105,10 @@ impl PyHarmonyEncoding {
         next_turn_role: &str,
         auto_drop_analysis: Option<bool>,
     ) -> PyResult<Vec<Rank>> {
-        py.detach(|| {
-            let convo = Conversation::from_json(conversation_json)?;
-            let role: Role = next_turn_role.parse()?;
-            self.inner.render_conversation_for_completion(&convo, role, config(auto_drop_analysis).as_ref())
+        let role: Role = next_turn_role.parse().map_err(to_py)?;
+        render_json(py, conversation_json, |convo| {
+            self.inner.render_conversation_for_completion(convo, role, config(auto_drop_analysis).as_ref())
         })
-        .map_err(to_py)
     }
 
     #[pyo3(signature = (conversation_json, auto_drop_analysis = None))]
@@ -114,11 +118,9 @@ impl PyHarmonyEncoding {
         conversation_json: &str,
         auto_drop_analysis: Option<bool>,
     ) -> PyResult<Vec<Rank>> {
-        py.detach(|| {
-            let convo = Conversation::from_json(conversation_json)?;
-            self.inner.render_conversation_for_training(&convo, config(auto_drop_analysis).as_ref())
+        render_json(py, conversation_json, |convo| {
+            self.inner.render_conversation_for_training(convo, config(auto_drop_analysis).as_ref())
         })
-        .map_err(to_py)
     }
 }
 
