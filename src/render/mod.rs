@@ -179,9 +179,18 @@ impl HarmonyEncoding {
         I: IntoIterator<Item = &'a Message>,
     {
         let messages: Vec<&Message> = conversation.into_iter().collect();
+        self.render_messages_into(&messages, out, config)
+    }
+
+    fn render_messages_into(
+        &self,
+        messages: &[&Message],
+        out: &mut Vec<Rank>,
+        config: Option<&RenderConversationConfig>,
+    ) -> Result<()> {
         let config = config.copied().unwrap_or_default();
         let options = RenderOptions { conversation_has_function_tools: has_function_tools(messages.iter().copied()) };
-        let drop = dropped(&messages, &config);
+        let drop = dropped(messages, &config);
         let mark = out.len();
         for (message, dropped) in messages.iter().zip(drop) {
             if dropped {
@@ -241,7 +250,7 @@ impl HarmonyEncoding {
     {
         let messages: Vec<&Message> = conversation.into_iter().collect();
         let mut out = Vec::new();
-        self.render_conversation_into(messages.iter().copied(), &mut out, config)?;
+        self.render_messages_into(&messages, &mut out, config)?;
         let ends_with_final =
             messages.last().is_some_and(|m| m.author.role == Role::Assistant && m.channel.as_deref() == Some("final"));
         if ends_with_final {
