@@ -29,7 +29,7 @@ pub enum FormattingToken {
 
 impl FormattingToken {
     /// The token's text.
-    pub fn text(&self) -> &'static str {
+    pub const fn text(&self) -> &'static str {
         match self {
             FormattingToken::Start => "<|start|>",
             FormattingToken::Message => "<|message|>",
@@ -42,7 +42,7 @@ impl FormattingToken {
     }
 
     /// The token's id in `o200k_harmony`.
-    pub fn rank(&self) -> Rank {
+    pub const fn rank(&self) -> Rank {
         match self {
             FormattingToken::Start => 200_006,
             FormattingToken::Message => 200_008,

@@ -54,6 +54,31 @@ pub enum HarmonyError {
     /// A role name that is not one of user, assistant, system, developer, tool.
     #[error("Unknown role: {0}")]
     UnknownRole(String),
+
+    /// The parser expected `<|start|>` (or, in a header, something else) and got this token.
+    #[error("Unexpected token {token} while expecting start token {expected}")]
+    UnexpectedToken {
+        /// The token that arrived.
+        token: Rank,
+        /// The token the parser was waiting for.
+        expected: Rank,
+    },
+
+    /// A header had nothing before `<|message|>` to read a role from.
+    #[error("message header did not contain a role")]
+    HeaderWithoutRole,
+
+    /// A header had `<|channel|>` with no channel name after it.
+    #[error("channel marker present but no channel value found in header")]
+    EmptyChannel,
+
+    /// A header had more words than role, recipient and content type.
+    #[error("unexpected tokens remaining in message header: Some({0:?})")]
+    HeaderLeftover(String),
+
+    /// The completion ended inside a header (before `<|message|>`).
+    #[error("Unexpected EOS while waiting for message header to complete")]
+    UnexpectedEosInHeader,
 }
 
 impl From<serde_json::Error> for HarmonyError {

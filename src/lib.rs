@@ -22,6 +22,7 @@
 pub mod chat;
 pub mod encoding;
 pub mod error;
+pub mod parse;
 pub mod render;
 pub mod tokenizer;
 
@@ -30,6 +31,7 @@ mod py;
 
 pub use encoding::{load_harmony_encoding, FormattingToken, HarmonyEncoding, HarmonyEncodingName};
 pub use error::HarmonyError;
+pub use parse::{Diagnostic, DiagnosticKind, ParseEvent, ParsedCompletion, StreamState, StreamableParser};
 pub use render::{RenderConversationConfig, RenderOptions};
 pub use tokenizer::{Rank, SpecialTokenSet, Tokenizer};
 

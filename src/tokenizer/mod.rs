@@ -183,6 +183,16 @@ impl Tokenizer {
         String::from_utf8(bytes).map_err(|e| HarmonyError::InvalidUtf8(e.utf8_error()))
     }
 
+    /// Decodes `tokens` to a string, replacing invalid UTF-8 with U+FFFD and
+    /// skipping ids outside the vocabulary.
+    pub fn decode_lossy(&self, tokens: &[Rank]) -> String {
+        let mut bytes = Vec::with_capacity(tokens.len() * 4);
+        for &t in tokens {
+            bytes.extend_from_slice(self.token_bytes(t).unwrap_or_default());
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
     /// Whether `token` is in the special range (named or reserved).
     pub fn is_special_token(&self, token: Rank) -> bool {
         (FIRST_SPECIAL..=LAST_SPECIAL).contains(&token)
