@@ -298,7 +298,7 @@ fn read_role(
 /// something glued to it. Returns what follows the role word.
 fn glued_role(word: &str, role: Role) -> Option<&str> {
     let name = role.as_str();
-    if word == name {
+    if word == name || word.starts_with("to=") {
         return None;
     }
     if let Some(rest) = word.strip_prefix(name) {
