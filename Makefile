@@ -20,9 +20,9 @@ lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --features python -- -D warnings
 
-## Criterion benches (encoding load, encode, render).
+## Criterion benches (encoding load, encode, render, parse).
 bench:
-	$(CARGO) bench --bench encoding
+	$(CARGO) bench --bench encoding --bench parse
 
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps

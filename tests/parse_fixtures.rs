@@ -29,10 +29,17 @@ fn check_case(enc: &HarmonyEncoding, case: &Value) -> Result<(), String> {
     if got.messages != want {
         return Err(format!("lenient messages\n  want {want:?}\n  got  {:?}", got.messages));
     }
-    let kinds: BTreeSet<String> =
-        got.diagnostics.iter().map(|d| serde_json::to_value(d.kind).expect("kind").as_str().unwrap_or("").to_string()).collect();
-    let want_kinds: BTreeSet<String> =
-        case["diagnostics"].as_array().expect("diagnostics").iter().filter_map(|k| k.as_str().map(String::from)).collect();
+    let kinds: BTreeSet<String> = got
+        .diagnostics
+        .iter()
+        .map(|d| serde_json::to_value(d.kind).expect("kind").as_str().unwrap_or("").to_string())
+        .collect();
+    let want_kinds: BTreeSet<String> = case["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter_map(|k| k.as_str().map(String::from))
+        .collect();
     if kinds != want_kinds {
         return Err(format!("diagnostic kinds: want {want_kinds:?} got {kinds:?} ({:?})", got.diagnostics));
     }
@@ -58,7 +65,8 @@ fn check_case(enc: &HarmonyEncoding, case: &Value) -> Result<(), String> {
     match case.get("strict").and_then(Value::as_str) {
         None => {}
         Some("same") => {
-            let strict = enc.parse_messages_from_completion_tokens(tokens, role, true).map_err(|e| format!("strict: {e}"))?;
+            let strict =
+                enc.parse_messages_from_completion_tokens(tokens, role, true).map_err(|e| format!("strict: {e}"))?;
             if strict != want {
                 return Err(format!("strict messages differ: {strict:?}"));
             }
