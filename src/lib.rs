@@ -39,3 +39,8 @@ pub use tokenizer::{Rank, SpecialTokenSet, Tokenizer};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// The Rust examples of `docs/parsing.md`, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/parsing.md")]
+struct ParsingDoctests;
