@@ -3,9 +3,9 @@
 
 CARGO ?= cargo
 
-.PHONY: demo test lint bench doc clean
+.PHONY: demo test lint bench fuzz doc clean
 
-## Render an embedded example conversation; print its text and token ids.
+## Render an embedded example conversation (text and token ids), then parse sample completions.
 demo:
 	$(CARGO) run --quiet --release --example demo
 
@@ -23,6 +23,13 @@ lint:
 ## Criterion benches (encoding load, encode, render, parse).
 bench:
 	$(CARGO) bench --bench encoding --bench parse
+
+## Fuzz the parser in both modes, FUZZ_SECONDS each (needs `cargo install cargo-fuzz`;
+## RUSTC_BOOTSTRAP lets the stable toolchain take the sanitizer flags).
+FUZZ_SECONDS ?= 600
+fuzz:
+	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O parse_lenient -- -max_total_time=$(FUZZ_SECONDS)
+	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O parse_strict -- -max_total_time=$(FUZZ_SECONDS)
 
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps

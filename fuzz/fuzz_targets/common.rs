@@ -16,9 +16,35 @@ fn words() -> &'static Vec<Vec<Rank>> {
     static WORDS: OnceLock<Vec<Vec<Rank>>> = OnceLock::new();
     WORDS.get_or_init(|| {
         [
-            "assistant", "user", "system", "developer", "tool", "analysis", "commentary", "final", " to=", "to=",
-            "functions.get_weather", "functions", ".", " ", "json", " code", "python", "browser.search", "assistantassistant",
-            "\n", "\n\n", "{\"a\": 1}", "Hello", "🚀", "東京", "<|constrain|>", "<|channel|>", "<|start|>", "é",
+            "assistant",
+            "user",
+            "system",
+            "developer",
+            "tool",
+            "analysis",
+            "commentary",
+            "final",
+            " to=",
+            "to=",
+            "functions.get_weather",
+            "functions",
+            ".",
+            " ",
+            "json",
+            " code",
+            "python",
+            "browser.search",
+            "assistantassistant",
+            "\n",
+            "\n\n",
+            "{\"a\": 1}",
+            "Hello",
+            "🚀",
+            "東京",
+            "<|constrain|>",
+            "<|channel|>",
+            "<|start|>",
+            "é",
         ]
         .iter()
         .map(|w| enc().encode_with_special_tokens(w))
@@ -71,7 +97,8 @@ pub fn check(data: &[u8], strict: bool) {
             Ok(_) => {}
             Err(_) => {
                 assert!(strict, "lenient parser raised on token {t}");
-                let after = (parser.tokens().len(), parser.messages().len(), parser.state(), parser.current_content().len());
+                let after =
+                    (parser.tokens().len(), parser.messages().len(), parser.state(), parser.current_content().len());
                 assert_eq!(before, after, "a failed process() changed the parser");
                 failed = true;
                 break;
