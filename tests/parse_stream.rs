@@ -1,0 +1,143 @@
+//! Behaviour of `StreamableParser` beyond the vectors: reset, failed tokens,
+//! state snapshots, events, tokens outside the vocabulary.
+
+use openai_harmony::chat::Role;
+use openai_harmony::{
+    load_harmony_encoding, DiagnosticKind, HarmonyEncoding, HarmonyEncodingName, HarmonyError, ParseEvent, Rank,
+    StreamState, StreamableParser,
+};
+use serde_json::json;
+
+fn enc() -> HarmonyEncoding {
+    load_harmony_encoding(HarmonyEncodingName::HarmonyGptOss).expect("encoding loads")
+}
+
+fn feed(p: &mut StreamableParser, enc: &HarmonyEncoding, text: &str) {
+    for t in enc.encode_with_special_tokens(text) {
+        p.process(t).expect("parses");
+    }
+}
+
+#[test]
+fn reset_makes_a_parser_reusable() {
+    let enc = enc();
+    let mut p = StreamableParser::new(enc.clone(), Some(Role::Assistant));
+    feed(&mut p, &enc, "<|channel|>final<|message|>one<|return|>");
+    assert_eq!(p.messages().len(), 1);
+    p.reset();
+    assert!(p.messages().is_empty() && p.tokens().is_empty() && p.events().is_empty());
+    assert_eq!((p.state(), p.current_role()), (StreamState::Header, Some(Role::Assistant)));
+    feed(&mut p, &enc, "<|channel|>final<|message|>two<|return|>");
+    assert_eq!(p.messages()[0].content, vec!["two".into()]);
+}
+
+#[test]
+fn a_failed_token_changes_nothing() {
+    let enc = enc();
+    let mut p = StreamableParser::new(enc.clone(), None);
+    let hello = enc.encode_ordinary("hello")[0];
+    let err = p.process(hello).map(|_| ()).expect_err("strict: no start token");
+    assert_eq!(err, HarmonyError::UnexpectedToken { token: hello, expected: 200006 });
+    assert!(p.tokens().is_empty());
+    assert_eq!(p.state(), StreamState::ExpectStart);
+    // The parser goes on with the next good token.
+    feed(&mut p, &enc, "<|start|>assistant<|channel|>final<|message|>ok<|end|>");
+    assert_eq!(p.messages().len(), 1);
+
+    // A header error at <|message|> leaves the header in place.
+    let mut p = StreamableParser::new(enc.clone(), None);
+    feed(&mut p, &enc, "<|start|>pythonf");
+    let before = p.state_data();
+    assert_eq!(p.process(200008).map(|_| ()).expect_err("unknown role").to_string(), "Unknown role: pythonf");
+    assert_eq!(p.state_data(), before);
+}
+
+#[test]
+fn state_data_serializes() {
+    let enc = enc();
+    let mut p = StreamableParser::new(enc.clone(), Some(Role::Assistant));
+    assert_eq!(serde_json::to_value(p.state_data()).expect("json"), json!({"state": "Header", "header_tokens": []}));
+    feed(&mut p, &enc, "<|channel|>final<|message|>Hi");
+    let data = serde_json::to_value(p.state_data()).expect("json");
+    assert_eq!(data["state"], "Content");
+    assert_eq!(data["header"]["channel"], "final");
+    assert_eq!(data["header"]["author"]["role"], "assistant");
+    assert_eq!(data["content_tokens"], json!(enc.encode_ordinary("Hi")));
+    p.process(200002).expect("stop");
+    assert_eq!(serde_json::to_value(p.state_data()).expect("json"), json!({"state": "ExpectStart"}));
+}
+
+#[test]
+fn events_follow_the_messages() {
+    let enc = enc();
+    let mut p = StreamableParser::new(enc.clone(), Some(Role::Assistant));
+    feed(&mut p, &enc, "<|channel|>analysis<|message|>Think 🚀.<|end|><|start|>assistant to=functions.f<|channel|>commentary <|constrain|>json<|message|>{}<|call|>");
+    let events = p.drain_events();
+    assert_eq!(events.len(), 6, "{events:?}");
+    assert!(matches!(&events[0], ParseEvent::MessageStarted { index: 0, channel: Some(c), .. } if c == "analysis"));
+    assert_eq!(events[1], ParseEvent::ContentDelta { index: 0, text: "Think 🚀.".into() });
+    assert!(matches!(&events[2], ParseEvent::MessageCompleted { index: 0, message } if *message == p.messages()[0]));
+    match &events[3] {
+        ParseEvent::MessageStarted { index: 1, recipient, content_type, .. } => {
+            assert_eq!(recipient.as_deref(), Some("functions.f"));
+            assert_eq!(content_type.as_deref(), Some("<|constrain|>json"));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(p.drain_events().is_empty());
+    let json = serde_json::to_value(&events[1]).expect("json");
+    assert_eq!(json, json!({"type": "content_delta", "index": 0, "text": "Think 🚀."}));
+}
+
+#[test]
+fn split_characters_are_held_back() {
+    let enc = enc();
+    let mut p = StreamableParser::new(enc.clone(), Some(Role::Assistant));
+    feed(&mut p, &enc, "<|channel|>final<|message|>");
+    // 🚀 as two tokens: F0 9F 9A, then 80.
+    let (a, b): (Rank, Rank) = (112927, 222);
+    p.process(a).expect("first half");
+    assert_eq!((p.last_content_delta(), p.current_content()), (None, ""));
+    p.process(b).expect("second half");
+    assert_eq!((p.last_content_delta(), p.current_content()), (Some("🚀"), "🚀"));
+    // A dangling half at the end of the stream becomes U+FFFD.
+    p.process(a).expect("half again");
+    p.process_eos().expect("ends");
+    assert_eq!(p.messages()[0].content, vec!["🚀\u{FFFD}".into()]);
+}
+
+#[test]
+fn tokens_outside_the_vocabulary() {
+    let enc = enc();
+    let bad: Rank = 999_999;
+    let mut strict = StreamableParser::new(enc.clone(), Some(Role::Assistant));
+    feed(&mut strict, &enc, "<|channel|>final<|message|>Hi");
+    assert!(matches!(strict.process(bad), Err(HarmonyError::InvalidToken(999_999))));
+    assert_eq!(strict.current_content(), "Hi");
+
+    let mut lenient = StreamableParser::new(enc.clone(), Some(Role::Assistant)).strict(false);
+    feed(&mut lenient, &enc, "<|channel|>final<|message|>Hi");
+    lenient.process(bad).expect("lenient skips it");
+    lenient.process(200002).expect("stop");
+    assert_eq!(lenient.messages()[0].content, vec!["Hi".into()]);
+    assert_eq!(lenient.diagnostics()[0].kind, DiagnosticKind::InvalidToken);
+    assert_eq!(
+        lenient.diagnostics()[0].position,
+        enc.encode_with_special_tokens("<|channel|>final<|message|>Hi").len()
+    );
+}
+
+#[test]
+fn the_encoding_is_shared_by_parsers_on_many_threads() {
+    let enc = enc();
+    let tokens = enc.encode_with_special_tokens("<|channel|>final<|message|>Hello from a thread<|return|>");
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                let messages =
+                    enc.parse_messages_from_completion_tokens(tokens.iter().copied(), Some(Role::Assistant), true);
+                assert_eq!(messages.expect("parses")[0].channel.as_deref(), Some("final"));
+            });
+        }
+    });
+}
