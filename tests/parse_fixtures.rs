@@ -4,16 +4,16 @@
 //! parsing must give, the kinds of repair it must report, and optionally
 //! what strict parsing gives (`"same"` messages, or `"error: TEXT"`).
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::str::FromStr;
 
 use openai_harmony::chat::{Message, Role};
-use openai_harmony::{load_harmony_encoding, HarmonyEncoding, HarmonyEncodingName, ParseEvent, StreamableParser};
+use openai_harmony::{HarmonyEncoding, ParseEvent, StreamableParser};
 use serde_json::Value;
 
-fn enc() -> HarmonyEncoding {
-    load_harmony_encoding(HarmonyEncodingName::HarmonyGptOss).expect("encoding loads")
-}
+use common::enc;
 
 fn cases() -> Vec<Value> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/test-data/parse/lenient.json");

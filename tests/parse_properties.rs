@@ -4,13 +4,13 @@
 //! the role given; and arbitrary token sequences never make the lenient
 //! parser fail.
 
+mod common;
+
 use openai_harmony::chat::{Author, Message, Role};
-use openai_harmony::{load_harmony_encoding, HarmonyEncoding, HarmonyEncodingName, Rank, StreamableParser};
+use openai_harmony::{HarmonyEncoding, Rank, StreamableParser};
 use proptest::prelude::*;
 
-fn enc() -> HarmonyEncoding {
-    load_harmony_encoding(HarmonyEncodingName::HarmonyGptOss).expect("encoding loads")
-}
+use common::enc;
 
 /// Content: any text, with a bias towards text that looks like markup.
 fn content() -> impl Strategy<Value = String> {

@@ -1,16 +1,13 @@
 //! Behaviour of `StreamableParser` beyond the vectors: reset, failed tokens,
 //! state snapshots, events, tokens outside the vocabulary.
 
+mod common;
+
 use openai_harmony::chat::Role;
-use openai_harmony::{
-    load_harmony_encoding, DiagnosticKind, HarmonyEncoding, HarmonyEncodingName, HarmonyError, ParseEvent, Rank,
-    StreamState, StreamableParser,
-};
+use openai_harmony::{DiagnosticKind, HarmonyEncoding, HarmonyError, ParseEvent, Rank, StreamState, StreamableParser};
 use serde_json::json;
 
-fn enc() -> HarmonyEncoding {
-    load_harmony_encoding(HarmonyEncodingName::HarmonyGptOss).expect("encoding loads")
-}
+use common::enc;
 
 fn feed(p: &mut StreamableParser, enc: &HarmonyEncoding, text: &str) {
     for t in enc.encode_with_special_tokens(text) {

@@ -7,20 +7,12 @@ mod common;
 use std::str::FromStr;
 
 use openai_harmony::chat::Role;
-use openai_harmony::{load_harmony_encoding, HarmonyEncoding, HarmonyEncodingName, Rank, StreamableParser};
+use openai_harmony::{HarmonyEncoding, StreamableParser};
 use serde_json::{json, Value};
 
-fn enc() -> HarmonyEncoding {
-    load_harmony_encoding(HarmonyEncodingName::HarmonyGptOss).expect("encoding loads")
-}
+use common::enc;
 
-fn tokens_of(v: &Value) -> Vec<Rank> {
-    v.as_array()
-        .expect("token list")
-        .iter()
-        .map(|t| t.as_u64().and_then(|t| Rank::try_from(t).ok()).unwrap_or(Rank::MAX))
-        .collect()
-}
+use common::tokens_of;
 
 fn role_of(v: &Value) -> Option<Role> {
     v["role"].as_str().map(|r| Role::from_str(r).expect("vector role"))

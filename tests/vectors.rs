@@ -7,20 +7,12 @@ mod common;
 use std::str::FromStr;
 
 use openai_harmony::chat::{Conversation, Role};
-use openai_harmony::{load_harmony_encoding, HarmonyEncoding, HarmonyEncodingName, Rank, RenderConversationConfig};
+use openai_harmony::{HarmonyEncoding, Rank, RenderConversationConfig};
 use serde_json::Value;
 
-fn enc() -> HarmonyEncoding {
-    load_harmony_encoding(HarmonyEncodingName::HarmonyGptOss).expect("encoding loads")
-}
+use common::enc;
 
-fn tokens_of(v: &Value) -> Vec<Rank> {
-    v.as_array()
-        .expect("token list")
-        .iter()
-        .map(|t| t.as_u64().and_then(|t| Rank::try_from(t).ok()).unwrap_or(Rank::MAX))
-        .collect()
-}
+use common::tokens_of;
 
 fn render_case(enc: &HarmonyEncoding, v: &Value) -> Result<Vec<Rank>, String> {
     let convo: Conversation = serde_json::from_value(v["conversation"].clone()).map_err(|e| e.to_string())?;

@@ -4,7 +4,22 @@
 
 use std::path::PathBuf;
 
+use openai_harmony::{load_harmony_encoding, HarmonyEncoding, HarmonyEncodingName, Rank};
 use serde_json::Value;
+
+/// The gpt-oss encoding.
+pub fn enc() -> HarmonyEncoding {
+    load_harmony_encoding(HarmonyEncodingName::HarmonyGptOss).expect("encoding loads")
+}
+
+/// A JSON list of token ids (an id that does not fit becomes `Rank::MAX`).
+pub fn tokens_of(v: &Value) -> Vec<Rank> {
+    v.as_array()
+        .expect("token list")
+        .iter()
+        .map(|t| t.as_u64().and_then(|t| Rank::try_from(t).ok()).unwrap_or(Rank::MAX))
+        .collect()
+}
 
 /// The directory of the recorded vectors: `$HARMONY_VECTORS_DIR`, or
 /// `../shared/vectors/public` beside the crate.
