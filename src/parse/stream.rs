@@ -70,6 +70,24 @@ pub enum StreamStateData {
     },
 }
 
+/// What ended a header that never got its `<|message|>` (lenient mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HeaderEnd {
+    Stop,
+    Start,
+    Eos,
+}
+
+impl fmt::Display for HeaderEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HeaderEnd::Stop => "a stop token",
+            HeaderEnd::Start => "<|start|>",
+            HeaderEnd::Eos => "the end of the stream",
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 enum State {
     ExpectStart,
@@ -200,13 +218,13 @@ impl StreamableParser {
                     }
                     tokens.push(token);
                 } else if is_stop(token) {
-                    self.recover_unterminated(position, "a stop token");
+                    self.recover_unterminated(position, HeaderEnd::Stop);
                 } else if token == START {
                     if self.encoding.tokenizer().decode_lossy(tokens).trim().is_empty() {
                         *explicit = true;
                         self.note(position, DiagnosticKind::RepeatedStart, "repeated <|start|> ignored".into());
                     } else {
-                        self.recover_unterminated(position, "<|start|>");
+                        self.recover_unterminated(position, HeaderEnd::Start);
                         self.state = State::Header { tokens: Vec::new(), explicit: true };
                     }
                 } else if self.encoding.tokenizer().token_bytes(token).is_none() {
@@ -254,7 +272,7 @@ impl StreamableParser {
         match &self.state {
             State::ExpectStart => {}
             State::Header { .. } if self.strict => return Err(HarmonyError::UnexpectedEosInHeader),
-            State::Header { .. } => self.recover_unterminated(self.tokens.len(), "the end of the stream"),
+            State::Header { .. } => self.recover_unterminated(self.tokens.len(), HeaderEnd::Eos),
             State::Content { .. } => self.finish_message(),
         }
         Ok(self)
@@ -330,7 +348,7 @@ impl StreamableParser {
 
     /// Lenient: a header ended (stop token, `<|start|>` or end of stream)
     /// before `<|message|>`. What follows the header words is its content.
-    fn recover_unterminated(&mut self, position: usize, ended_by: &str) {
+    fn recover_unterminated(&mut self, position: usize, ended_by: HeaderEnd) {
         let State::Header { tokens, explicit } = std::mem::replace(&mut self.state, State::ExpectStart) else {
             return;
         };
@@ -339,7 +357,7 @@ impl StreamableParser {
         if text.trim().is_empty() {
             return;
         }
-        if !explicit && ended_by == "<|start|>" {
+        if !explicit && ended_by == HeaderEnd::Start {
             self.note(position, DiagnosticKind::DroppedText, format!("stray text {text:?} before <|start|> dropped"));
             return;
         }
