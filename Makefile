@@ -9,8 +9,8 @@ CARGO ?= cargo
 demo:
 	$(CARGO) run --quiet --release --example demo
 
-## Every test: lint, unit/integration/property tests, the vectors, doctests.
-test: lint
+## Every test: lint, rustdoc (warnings are errors), unit/integration/property tests, the vectors, doctests.
+test: lint doc
 	$(CARGO) test --all-targets
 	$(CARGO) test --doc
 

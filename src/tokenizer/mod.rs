@@ -2,7 +2,7 @@
 //! vocabulary plus the harmony special tokens.
 //!
 //! Encoding splits text with the o200k pre-tokenizer pattern, then merges the
-//! bytes of each piece ([`bpe`]). Special token texts such as `<|start|>` are
+//! bytes of each piece (`bpe.rs`). Special token texts such as `<|start|>` are
 //! only turned into special tokens when the caller allows them; otherwise they
 //! are ordinary text (or an error, with [`Tokenizer::encode_checked`]).
 
