@@ -6,9 +6,9 @@
 //!
 //! - [`parse_strict`] reads it the way the reference implementation does,
 //!   including its error messages, so that well-formed output gives exactly
-//!   the reference's messages. One deliberate difference: a lone
-//!   `<|constrain|>…` part is the content type, never the recipient
-//!   (see `test-data/deviations.md`).
+//!   the reference's messages. One deliberate difference: on the `final`
+//!   channel a lone `<|constrain|>…` part is the content type, not the
+//!   recipient (see `test-data/deviations.md`).
 //! - [`parse_lenient`] never fails. It uses the strict reading when that
 //!   succeeds with clean fields, and otherwise repairs the header, saying
 //!   what it repaired.
@@ -91,8 +91,11 @@ pub(crate) fn parse_strict(text: &str, role: Option<Role>) -> Result<ParsedHeade
         0 => {}
         1 => {
             let part = parts.remove(0);
-            if part.starts_with(CONSTRAIN_MARKER) {
-                // The reference makes this the recipient; it is the content type.
+            if part.starts_with(CONSTRAIN_MARKER) && channel.as_deref() == Some("final") {
+                // A structured final answer. The reference makes the marker
+                // the recipient; it is the content type. (On other channels
+                // the reference's reading stays, for parity; lenient mode
+                // repairs it, see `clean_header`.)
                 content_type = Some(part.to_string());
             } else {
                 recipient = Some(part.strip_prefix("to=").unwrap_or(part).to_string());
