@@ -1,24 +1,55 @@
 # Quick start: `make demo` and `make test` work from a fresh clone.
-# Everything here needs only cargo (and, from the Python issue on, python3).
+# They need cargo and python3 (with venv); `make test` creates .venv and
+# installs the package into it with `pip install .` (maturin, from PyPI).
 
 CARGO ?= cargo
+PYTHON ?= python3
+VENV ?= .venv
+VENV_PY := $(VENV)/bin/python
+# What the installed package is built from: any change reinstalls it.
+PACKAGE_SOURCES := $(shell find src python -type f -not -path '*/__pycache__/*' -not -name '*.so') \
+	Cargo.toml build.rs pyproject.toml README.md
 
-.PHONY: demo test lint bench fuzz doc clean
+.PHONY: demo test lint rust-lint python-lint python rust-test python-test bench fuzz doc clean
 
 ## Render an embedded example conversation (text and token ids), then parse sample completions.
 demo:
 	$(CARGO) run --quiet --release --example demo
 
-## Every test: lint, rustdoc (warnings are errors), unit/integration/property tests, the vectors, doctests.
-test: lint doc
+## Every test: lint (Rust and Python), rustdoc, the Rust tests and doctests,
+## the Python tests, and the reference vectors through the Python package.
+test: lint doc rust-test python-test
+
+rust-test:
 	$(CARGO) test --all-targets
 	$(CARGO) test --doc
 
+python-test: python
+	$(VENV_PY) -m pytest -q
+
+lint: rust-lint python-lint
+
 ## Formatting and clippy, with and without the Python bindings.
-lint:
+rust-lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --features python -- -D warnings
+
+## ruff, mypy (strict) and stubtest on the native module's .pyi.
+python-lint: python
+	$(VENV)/bin/ruff check python tests/python
+	$(VENV)/bin/ruff format --check python tests/python
+	$(VENV)/bin/mypy
+	$(VENV_PY) -m mypy.stubtest openai_harmony._native
+
+## The package installed into .venv with `pip install .` (rebuilt when sources change).
+python: $(VENV)/.installed
+
+$(VENV)/.installed: $(PACKAGE_SOURCES)
+	test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV_PY) -m pip install -q --upgrade pip
+	$(VENV_PY) -m pip install -q ".[dev]"
+	touch $@
 
 ## Criterion benches (encoding load, encode, render, parse).
 bench:
@@ -36,3 +67,4 @@ doc:
 
 clean:
 	$(CARGO) clean
+	rm -rf $(VENV)

@@ -1,11 +1,68 @@
 """openai_harmony: the harmony response format of gpt-oss, over a Rust core.
 
-The compiled core lives in ``openai_harmony._native``. This package is the
-place of the drop-in Python API (models, encoding, streaming parser); until
-that lands, the native ``HarmonyEncoding`` takes and returns conversations as
-JSON strings in the core's serde form.
+A drop-in for the reference ``openai_harmony`` package: the same names,
+classes and methods, offline (the vocabulary is embedded), with the GIL
+released around rendering, parsing and encoding.
 """
 
-from ._native import HarmonyEncoding, HarmonyError
+from ._encoding import (
+    ContentDelta,
+    Diagnostic,
+    HarmonyEncoding,
+    HarmonyEncodingName,
+    HarmonyError,
+    MessageCompleted,
+    MessageStarted,
+    ParsedCompletion,
+    ParseEvent,
+    StreamableParser,
+    StreamState,
+    load_harmony_encoding,
+)
+from ._models import (
+    Author,
+    ChannelConfig,
+    Content,
+    Conversation,
+    DeveloperContent,
+    Message,
+    ReasoningEffort,
+    RenderConversationConfig,
+    RenderOptions,
+    ResponseFormat,
+    Role,
+    SystemContent,
+    TextContent,
+    ToolDescription,
+    ToolNamespaceConfig,
+)
 
-__all__ = ["HarmonyEncoding", "HarmonyError"]
+__all__ = [
+    "Author",
+    "ChannelConfig",
+    "Content",
+    "ContentDelta",
+    "Conversation",
+    "DeveloperContent",
+    "Diagnostic",
+    "HarmonyEncoding",
+    "HarmonyEncodingName",
+    "HarmonyError",
+    "Message",
+    "MessageCompleted",
+    "MessageStarted",
+    "ParseEvent",
+    "ParsedCompletion",
+    "ReasoningEffort",
+    "RenderConversationConfig",
+    "RenderOptions",
+    "ResponseFormat",
+    "Role",
+    "StreamState",
+    "StreamableParser",
+    "SystemContent",
+    "TextContent",
+    "ToolDescription",
+    "ToolNamespaceConfig",
+    "load_harmony_encoding",
+]

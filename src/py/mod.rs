@@ -1,132 +1,67 @@
 //! PyO3 bindings (the `python` feature): the native module
-//! `openai_harmony._native`. Thin by design: convert arguments, release the
-//! GIL, call the core, convert back. Conversations and messages cross the
-//! boundary as JSON strings in the core's serde form.
+//! `openai_harmony._native`, wrapped by the Python package in
+//! `python/openai_harmony/`.
+//!
+//! Thin by design: convert arguments, release the GIL around core work,
+//! call the core, convert back. Messages and conversations cross the
+//! boundary as JSON in the core's serde form; the Python package turns them
+//! into its pydantic models.
 
 use pyo3::create_exception;
-use pyo3::exceptions::PyException;
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 
-use crate::chat::{Conversation, Message, Role};
-use crate::{HarmonyError, Rank, RenderConversationConfig, RenderOptions};
+use crate::chat::{Role, ToolNamespaceConfig};
+use crate::HarmonyError;
+
+mod encoding;
+mod parser;
 
 mod exc {
     use super::*;
-    create_exception!(_native, HarmonyError, PyException, "An error from the harmony core.");
+    // A RuntimeError subclass: code written for the reference package, which
+    // raises RuntimeError for some render errors, keeps catching them.
+    create_exception!(_native, HarmonyError, PyRuntimeError, "An error from the harmony core.");
 }
-use exc::HarmonyError as PyHarmonyError;
+pub(crate) use exc::HarmonyError as PyHarmonyError;
 
-fn to_py(e: HarmonyError) -> PyErr {
+pub(crate) fn to_py(e: HarmonyError) -> PyErr {
     PyHarmonyError::new_err(e.to_string())
 }
 
-/// The encoding, shared and immutable; every method releases the GIL.
-#[pyclass(name = "HarmonyEncoding", module = "openai_harmony._native", frozen)]
-struct PyHarmonyEncoding {
-    inner: crate::HarmonyEncoding,
+pub(crate) fn json_err(e: serde_json::Error) -> PyErr {
+    to_py(HarmonyError::from(e))
 }
 
-fn config(auto_drop_analysis: Option<bool>) -> Option<RenderConversationConfig> {
-    auto_drop_analysis.map(|auto_drop_analysis| RenderConversationConfig { auto_drop_analysis })
+pub(crate) fn role_of(role: Option<&str>) -> PyResult<Option<Role>> {
+    role.map(|r| r.parse::<Role>()).transpose().map_err(to_py)
 }
 
-/// Parses a conversation and renders it with `f`, without the GIL.
-fn render_json<F>(py: Python<'_>, conversation_json: &str, f: F) -> PyResult<Vec<Rank>>
-where
-    F: FnOnce(&Conversation) -> Result<Vec<Rank>, HarmonyError> + Send,
-{
-    py.detach(|| f(&Conversation::from_json(conversation_json)?)).map_err(to_py)
+/// The built-in browser tool namespace, as JSON.
+#[pyfunction]
+fn browser_tool_json() -> PyResult<String> {
+    serde_json::to_string(&ToolNamespaceConfig::browser()).map_err(json_err)
 }
 
-#[pymethods]
-impl PyHarmonyEncoding {
-    #[new]
-    fn new(py: Python<'_>, name: &str) -> PyResult<Self> {
-        let name: crate::HarmonyEncodingName = name.parse().map_err(to_py)?;
-        let inner = py.detach(|| crate::load_harmony_encoding(name)).map_err(to_py)?;
-        Ok(PyHarmonyEncoding { inner })
-    }
-
-    #[getter]
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn encode_ordinary(&self, py: Python<'_>, text: &str) -> Vec<Rank> {
-        py.detach(|| self.inner.encode_ordinary(text))
-    }
-
-    fn decode_bytes(&self, py: Python<'_>, tokens: Vec<Rank>) -> PyResult<Vec<u8>> {
-        py.detach(|| self.inner.decode_bytes(&tokens)).map_err(to_py)
-    }
-
-    fn decode_utf8(&self, py: Python<'_>, tokens: Vec<Rank>) -> PyResult<String> {
-        py.detach(|| self.inner.decode_utf8(&tokens)).map_err(to_py)
-    }
-
-    fn is_special_token(&self, token: Rank) -> bool {
-        self.inner.is_special_token(token)
-    }
-
-    fn stop_tokens(&self) -> Vec<Rank> {
-        self.inner.stop_tokens()
-    }
-
-    fn stop_tokens_for_assistant_actions(&self) -> Vec<Rank> {
-        self.inner.stop_tokens_for_assistant_actions()
-    }
-
-    #[pyo3(signature = (message_json, conversation_has_function_tools = false))]
-    fn render(&self, py: Python<'_>, message_json: &str, conversation_has_function_tools: bool) -> PyResult<Vec<Rank>> {
-        py.detach(|| {
-            let message: Message = serde_json::from_str(message_json)?;
-            self.inner.render(&message, Some(&RenderOptions { conversation_has_function_tools }))
-        })
-        .map_err(to_py)
-    }
-
-    #[pyo3(signature = (conversation_json, auto_drop_analysis = None))]
-    fn render_conversation(
-        &self,
-        py: Python<'_>,
-        conversation_json: &str,
-        auto_drop_analysis: Option<bool>,
-    ) -> PyResult<Vec<Rank>> {
-        render_json(py, conversation_json, |convo| {
-            self.inner.render_conversation(convo, config(auto_drop_analysis).as_ref())
-        })
-    }
-
-    #[pyo3(signature = (conversation_json, next_turn_role, auto_drop_analysis = None))]
-    fn render_conversation_for_completion(
-        &self,
-        py: Python<'_>,
-        conversation_json: &str,
-        next_turn_role: &str,
-        auto_drop_analysis: Option<bool>,
-    ) -> PyResult<Vec<Rank>> {
-        let role: Role = next_turn_role.parse().map_err(to_py)?;
-        render_json(py, conversation_json, |convo| {
-            self.inner.render_conversation_for_completion(convo, role, config(auto_drop_analysis).as_ref())
-        })
-    }
-
-    #[pyo3(signature = (conversation_json, auto_drop_analysis = None))]
-    fn render_conversation_for_training(
-        &self,
-        py: Python<'_>,
-        conversation_json: &str,
-        auto_drop_analysis: Option<bool>,
-    ) -> PyResult<Vec<Rank>> {
-        render_json(py, conversation_json, |convo| {
-            self.inner.render_conversation_for_training(convo, config(auto_drop_analysis).as_ref())
-        })
-    }
+/// The built-in python tool namespace, as JSON.
+#[pyfunction]
+fn python_tool_json() -> PyResult<String> {
+    serde_json::to_string(&ToolNamespaceConfig::python()).map_err(json_err)
 }
 
-#[pymodule]
+/// The default system content, as JSON.
+#[pyfunction]
+fn default_system_content_json() -> PyResult<String> {
+    serde_json::to_string(&crate::chat::SystemContent::new()).map_err(json_err)
+}
+
+#[pymodule(gil_used = false)]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<PyHarmonyEncoding>()?;
+    m.add_class::<encoding::PyHarmonyEncoding>()?;
+    m.add_class::<parser::PyStreamableParser>()?;
     m.add("HarmonyError", m.py().get_type::<PyHarmonyError>())?;
+    m.add_function(wrap_pyfunction!(browser_tool_json, m)?)?;
+    m.add_function(wrap_pyfunction!(python_tool_json, m)?)?;
+    m.add_function(wrap_pyfunction!(default_system_content_json, m)?)?;
     Ok(())
 }

@@ -1,0 +1,343 @@
+"""The encoding and the streaming parser, over the native core."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import Enum
+from typing import (
+    AbstractSet,
+    Any,
+    Collection,
+    Dict,
+    Iterable,
+    List,
+    Literal,
+    Optional,
+    Sequence,
+    Union,
+)
+
+from . import _native
+from ._models import Conversation, Message, RenderConversationConfig, RenderOptions, Role
+
+__all__ = [
+    "ContentDelta",
+    "Diagnostic",
+    "HarmonyEncoding",
+    "HarmonyEncodingName",
+    "HarmonyError",
+    "MessageCompleted",
+    "MessageStarted",
+    "ParseEvent",
+    "ParsedCompletion",
+    "StreamState",
+    "StreamableParser",
+    "load_harmony_encoding",
+]
+
+HarmonyError = _native.HarmonyError
+
+
+class HarmonyEncodingName(str, Enum):
+    """The encodings this library provides."""
+
+    HARMONY_GPT_OSS = "HarmonyGptOss"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A repair made by lenient parsing, at a token position."""
+
+    position: int
+    kind: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"token {self.position}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class ParsedCompletion:
+    """Messages parsed from a completion, with the repairs made to read them."""
+
+    messages: List[Message]
+    diagnostics: List[Diagnostic]
+
+
+@dataclass(frozen=True)
+class MessageStarted:
+    """A header was read; content follows."""
+
+    index: int
+    role: Role
+    name: Optional[str]
+    channel: Optional[str]
+    recipient: Optional[str]
+    content_type: Optional[str]
+
+
+@dataclass(frozen=True)
+class ContentDelta:
+    """New content text of message ``index``."""
+
+    index: int
+    text: str
+
+
+@dataclass(frozen=True)
+class MessageCompleted:
+    """Message ``index`` ended."""
+
+    index: int
+    message: Message
+
+
+ParseEvent = Union[MessageStarted, ContentDelta, MessageCompleted]
+
+
+def _event(raw: Dict[str, Any]) -> ParseEvent:
+    kind = raw["type"]
+    if kind == "message_started":
+        return MessageStarted(
+            raw["index"], Role(raw["role"]), raw["name"], raw["channel"], raw["recipient"], raw["content_type"]
+        )
+    if kind == "content_delta":
+        return ContentDelta(raw["index"], raw["text"])
+    return MessageCompleted(raw["index"], Message.from_dict(raw["message"]))
+
+
+def _diagnostics(payload: str) -> List[Diagnostic]:
+    return [Diagnostic(d["position"], d["kind"], d["detail"]) for d in json.loads(payload)]
+
+
+def _role_value(role: Optional[Union[Role, str]]) -> Optional[str]:
+    return None if role is None else Role(role).value
+
+
+def _auto_drop(config: Optional[RenderConversationConfig]) -> bool:
+    return True if config is None else config.auto_drop_analysis
+
+
+class HarmonyEncoding:
+    """Renders conversations to tokens and parses tokens back to messages.
+
+    Immutable and safe to share across threads; rendering, parsing and
+    encoding release the GIL.
+    """
+
+    def __init__(self, name: Union[str, HarmonyEncodingName, _native.HarmonyEncoding]) -> None:
+        if isinstance(name, _native.HarmonyEncoding):
+            self._inner = name
+        else:
+            self._inner = _native.HarmonyEncoding(str(name))
+        self._special_tokens: Optional[AbstractSet[str]] = None
+
+    def __repr__(self) -> str:
+        return f"<HarmonyEncoding {self.name}>"
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    @property
+    def special_tokens_set(self) -> AbstractSet[str]:
+        if self._special_tokens is None:
+            self._special_tokens = frozenset(self._inner.special_tokens())
+        return self._special_tokens
+
+    # -- tokens -------------------------------------------------------------
+
+    def encode(
+        self,
+        text: str,
+        *,
+        allowed_special: Union[Literal["all"], AbstractSet[str]] = frozenset(),
+        disallowed_special: Union[Literal["all"], Collection[str]] = "all",
+    ) -> List[int]:
+        """Encodes text as tiktoken does: special-token text raises unless it
+        is in ``allowed_special`` (then it becomes the special token) or
+        excluded from ``disallowed_special`` (then it is ordinary text)."""
+        allowed = None if allowed_special == "all" else list(allowed_special)
+        disallowed = None if disallowed_special == "all" else list(disallowed_special)
+        try:
+            return self._inner.encode(text, allowed, disallowed)
+        except UnicodeEncodeError:
+            # Lone surrogates: encode what they would decode to, as tiktoken does.
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+            return self._inner.encode(text, allowed, disallowed)
+
+    def encode_ordinary(self, text: str) -> List[int]:
+        """Encodes text with special-token text as ordinary text."""
+        return self._inner.encode_ordinary(text)
+
+    def decode(self, tokens: Sequence[int], errors: str = "replace") -> str:
+        return self._inner.decode_bytes(list(tokens)).decode("utf-8", errors=errors)
+
+    def decode_utf8(self, tokens: Sequence[int]) -> str:
+        return self._inner.decode_utf8(list(tokens))
+
+    def decode_bytes(self, tokens: Sequence[int]) -> bytes:
+        return self._inner.decode_bytes(list(tokens))
+
+    def is_special_token(self, token: int) -> bool:
+        return self._inner.is_special_token(token)
+
+    def stop_tokens(self) -> List[int]:
+        return self._inner.stop_tokens()
+
+    def stop_tokens_for_assistant_actions(self) -> List[int]:
+        return self._inner.stop_tokens_for_assistant_actions()
+
+    # -- rendering ----------------------------------------------------------
+
+    def render(self, message: Message, render_options: Optional[RenderOptions] = None) -> List[int]:
+        has_tools = False if render_options is None else render_options.conversation_has_function_tools
+        return self._inner.render(message.to_json(), has_tools)
+
+    def render_conversation(
+        self, conversation: Conversation, config: Optional[RenderConversationConfig] = None
+    ) -> List[int]:
+        return self._inner.render_conversation(conversation.to_json(), _auto_drop(config))
+
+    def render_conversation_for_completion(
+        self,
+        conversation: Conversation,
+        next_turn_role: Role,
+        config: Optional[RenderConversationConfig] = None,
+    ) -> List[int]:
+        role = Role(next_turn_role).value
+        return self._inner.render_conversation_for_completion(conversation.to_json(), role, _auto_drop(config))
+
+    def render_conversation_for_training(
+        self, conversation: Conversation, config: Optional[RenderConversationConfig] = None
+    ) -> List[int]:
+        return self._inner.render_conversation_for_training(conversation.to_json(), _auto_drop(config))
+
+    # -- parsing ------------------------------------------------------------
+
+    def parse_messages_from_completion_tokens(
+        self, tokens: Iterable[int], role: Optional[Role] = None, *, strict: bool = True
+    ) -> List[Message]:
+        """Parses a whole completion. ``role`` is the role whose header the
+        prompt opened (usually ``Role.ASSISTANT``). With ``strict=False`` this
+        never raises: malformed output is repaired (see ``parse_completion``)."""
+        return self.parse_completion(tokens, role, strict=strict).messages
+
+    def parse_completion(
+        self, tokens: Iterable[int], role: Optional[Role] = None, *, strict: bool = True
+    ) -> ParsedCompletion:
+        """Like ``parse_messages_from_completion_tokens``, with the repairs
+        lenient parsing made."""
+        messages_json, diagnostics_json = self._inner.parse_completion(list(tokens), _role_value(role), strict)
+        messages = [Message.from_dict(m) for m in json.loads(messages_json)]
+        return ParsedCompletion(messages, _diagnostics(diagnostics_json))
+
+
+def load_harmony_encoding(name: Union[str, HarmonyEncodingName]) -> HarmonyEncoding:
+    """Loads an encoding. Offline: the vocabulary is embedded in the library."""
+    return HarmonyEncoding(name)
+
+
+class StreamState(Enum):
+    """Where a streaming parser is."""
+
+    EXPECT_START = "ExpectStart"
+    HEADER = "Header"
+    CONTENT = "Content"
+
+
+class StreamableParser:
+    """Parses completion tokens one at a time.
+
+    Subclass it freely: call ``super().__init__(encoding, role, strict=strict)``
+    and override ``process``. Reading ``messages`` converts only the messages
+    completed since the last read, so polling it on every token is cheap; the
+    returned list is the parser's own and grows as messages complete.
+    """
+
+    def __init__(self, encoding: HarmonyEncoding, role: Optional[Role] = None, *, strict: bool = True) -> None:
+        self.encoding = encoding
+        self._inner = _native.StreamableParser(encoding._inner, _role_value(role), strict)
+        self._messages: List[Message] = []
+        self._diagnostics: List[Diagnostic] = []
+
+    def process(self, token: int) -> StreamableParser:
+        self._inner.process(token)
+        return self
+
+    def process_eos(self) -> StreamableParser:
+        self._inner.process_eos()
+        return self
+
+    def reset(self) -> StreamableParser:
+        """Starts over for the next completion (same role and mode)."""
+        self._inner.reset()
+        self._messages = []
+        self._diagnostics = []
+        return self
+
+    @property
+    def strict(self) -> bool:
+        return self._inner.strict
+
+    @property
+    def current_content(self) -> str:
+        return self._inner.current_content
+
+    @property
+    def current_role(self) -> Optional[Role]:
+        raw = self._inner.current_role
+        return None if raw is None else Role(raw)
+
+    @property
+    def current_content_type(self) -> Optional[str]:
+        return self._inner.current_content_type
+
+    @property
+    def current_channel(self) -> Optional[str]:
+        return self._inner.current_channel
+
+    @property
+    def current_recipient(self) -> Optional[str]:
+        return self._inner.current_recipient
+
+    @property
+    def last_content_delta(self) -> Optional[str]:
+        return self._inner.last_content_delta
+
+    @property
+    def messages(self) -> List[Message]:
+        count = self._inner.message_count
+        if count > len(self._messages):
+            fresh = json.loads(self._inner.messages_json(len(self._messages)))
+            self._messages.extend(Message.from_dict(m) for m in fresh)
+        return self._messages
+
+    @property
+    def tokens(self) -> List[int]:
+        return self._inner.tokens
+
+    @property
+    def state_data(self) -> Dict[str, Any]:
+        data: Dict[str, Any] = json.loads(self._inner.state_json())
+        return data
+
+    @property
+    def state(self) -> StreamState:
+        return StreamState(self._inner.state)
+
+    @property
+    def diagnostics(self) -> List[Diagnostic]:
+        """Repairs made in lenient mode, in token order."""
+        count = self._inner.diagnostic_count
+        if count > len(self._diagnostics):
+            self._diagnostics.extend(_diagnostics(self._inner.diagnostics_json(len(self._diagnostics))))
+        return self._diagnostics
+
+    def drain_events(self) -> List[ParseEvent]:
+        """Takes the events queued since the last call."""
+        return [_event(raw) for raw in json.loads(self._inner.drain_events_json())]

@@ -1,0 +1,410 @@
+"""The data model: pydantic v2 models mirroring the Rust core's ``chat`` module.
+
+Every model serializes losslessly (``model_dump`` / ``model_dump_json`` keep
+all fields, text included), and ``to_dict`` / ``from_dict`` speak the JSON
+form the core reads: a message is ``{"role", "name", "content": [...],
+"channel", "recipient", "content_type"}`` and each content item carries a
+``"type"`` (``text``, ``system_content``, ``developer_content``).
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from typing import Any, Dict, Iterator, List, Literal, Optional, Sequence, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from . import _native
+
+__all__ = [
+    "Author",
+    "ChannelConfig",
+    "Content",
+    "Conversation",
+    "DeveloperContent",
+    "Message",
+    "ReasoningEffort",
+    "RenderConversationConfig",
+    "RenderOptions",
+    "ResponseFormat",
+    "Role",
+    "SystemContent",
+    "TextContent",
+    "ToolDescription",
+    "ToolNamespaceConfig",
+]
+
+
+class Role(str, Enum):
+    """Who a message is from. A ``str`` enum: ``Role("user") == "user"``."""
+
+    USER = "user"
+    ASSISTANT = "assistant"
+    SYSTEM = "system"
+    DEVELOPER = "developer"
+    TOOL = "tool"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Role:
+        raise ValueError(f"Unknown role: {value!r}")
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ReasoningEffort(str, Enum):
+    """The ``Reasoning:`` line of the system message."""
+
+    LOW = "Low"
+    MEDIUM = "Medium"
+    HIGH = "High"
+
+    @classmethod
+    def _missing_(cls, value: object) -> ReasoningEffort:
+        # Accept "low" / "medium" / "high" as well.
+        if isinstance(value, str):
+            for member in cls:
+                if member.value.lower() == value.lower():
+                    return member
+        raise ValueError(f"Unknown reasoning effort: {value!r}")
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Author(BaseModel):
+    """A message's author: a role and, for tool messages, the tool's name."""
+
+    role: Role
+    name: Optional[str] = None
+
+    @classmethod
+    def new(cls, role: Role, name: Optional[str] = None) -> Author:
+        return cls(role=role, name=name)
+
+
+class Content(BaseModel):
+    """Base class of the content items."""
+
+    def to_dict(self) -> Dict[str, Any]:
+        raise NotImplementedError
+
+
+class TextContent(Content):
+    """Plain text."""
+
+    type: Literal["text"] = Field(default="text", repr=False)
+    text: str
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"type": "text", "text": self.text}
+
+
+class ToolDescription(BaseModel):
+    """One tool: a name, a description and a JSON Schema for its arguments."""
+
+    name: str
+    description: str
+    parameters: Optional[Dict[str, Any]] = None
+
+    @classmethod
+    def new(cls, name: str, description: str, parameters: Optional[Dict[str, Any]] = None) -> ToolDescription:
+        return cls(name=name, description=description, parameters=parameters)
+
+
+class ToolNamespaceConfig(BaseModel):
+    """A namespace of tools (``functions``, ``browser``, ``python``)."""
+
+    name: str
+    description: Optional[str] = None
+    tools: List[ToolDescription] = Field(default_factory=list)
+
+    @staticmethod
+    def browser() -> ToolNamespaceConfig:
+        """The built-in browser tool (``search``, ``open``, ``find``)."""
+        return ToolNamespaceConfig.model_validate_json(_native.browser_tool_json())
+
+    @staticmethod
+    def python() -> ToolNamespaceConfig:
+        """The built-in python tool."""
+        return ToolNamespaceConfig.model_validate_json(_native.python_tool_json())
+
+
+class ChannelConfig(BaseModel):
+    """The ``# Valid channels:`` line of the system message."""
+
+    valid_channels: List[str]
+    channel_required: bool
+
+    @classmethod
+    def require_channels(cls, channels: Sequence[str]) -> ChannelConfig:
+        return cls(valid_channels=list(channels), channel_required=True)
+
+
+def _default_channels() -> ChannelConfig:
+    return ChannelConfig.require_channels(["analysis", "commentary", "final"])
+
+
+class SystemContent(Content):
+    """The body of a system message. ``None`` turns a line off."""
+
+    type: Literal["system_content"] = Field(default="system_content", repr=False)
+    model_identity: Optional[str] = "You are ChatGPT, a large language model trained by OpenAI."
+    reasoning_effort: Optional[ReasoningEffort] = ReasoningEffort.MEDIUM
+    tools: Optional[Dict[str, ToolNamespaceConfig]] = None
+    conversation_start_date: Optional[str] = None
+    knowledge_cutoff: Optional[str] = "2024-06"
+    channel_config: Optional[ChannelConfig] = Field(default_factory=_default_channels)
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    @classmethod
+    def new(cls) -> SystemContent:
+        return cls()
+
+    def with_model_identity(self, model_identity: str) -> SystemContent:
+        self.model_identity = model_identity
+        return self
+
+    def with_reasoning_effort(self, reasoning_effort: ReasoningEffort) -> SystemContent:
+        self.reasoning_effort = ReasoningEffort(reasoning_effort)
+        return self
+
+    def with_tools(self, ns_config: ToolNamespaceConfig) -> SystemContent:
+        if self.tools is None:
+            self.tools = {}
+        self.tools[ns_config.name] = ns_config
+        return self
+
+    def with_browser_tool(self) -> SystemContent:
+        return self.with_tools(ToolNamespaceConfig.browser())
+
+    def with_python_tool(self) -> SystemContent:
+        return self.with_tools(ToolNamespaceConfig.python())
+
+    def with_conversation_start_date(self, conversation_start_date: str) -> SystemContent:
+        self.conversation_start_date = conversation_start_date
+        return self
+
+    def with_knowledge_cutoff(self, knowledge_cutoff: str) -> SystemContent:
+        self.knowledge_cutoff = knowledge_cutoff
+        return self
+
+    def with_channel_config(self, channel_config: ChannelConfig) -> SystemContent:
+        self.channel_config = channel_config
+        return self
+
+    def with_required_channels(self, channels: Sequence[str]) -> SystemContent:
+        return self.with_channel_config(ChannelConfig.require_channels(channels))
+
+    def to_dict(self) -> Dict[str, Any]:
+        # Nulls are kept: for the core an explicit null turns a line off,
+        # while an absent field takes its default.
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_dict(cls, raw: Dict[str, Any]) -> SystemContent:
+        return cls.model_validate({k: v for k, v in raw.items() if k != "type"})
+
+
+class ResponseFormat(BaseModel):
+    """A structured-output format, rendered under ``# Response Formats``."""
+
+    name: str
+    description: Optional[str] = None
+    schema_: Dict[str, Any] = Field(alias="schema")
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    @classmethod
+    def new(cls, name: str, schema: Dict[str, Any], description: Optional[str] = None) -> ResponseFormat:
+        return cls.model_validate({"name": name, "schema": schema, "description": description})
+
+
+class DeveloperContent(Content):
+    """The body of a developer message: instructions, tools, response formats."""
+
+    type: Literal["developer_content"] = Field(default="developer_content", repr=False)
+    instructions: Optional[str] = None
+    tools: Optional[Dict[str, ToolNamespaceConfig]] = None
+    response_formats: List[ResponseFormat] = Field(default_factory=list)
+
+    @classmethod
+    def new(cls) -> DeveloperContent:
+        return cls()
+
+    def with_instructions(self, instructions: str) -> DeveloperContent:
+        self.instructions = instructions
+        return self
+
+    def with_tools(self, ns_config: ToolNamespaceConfig) -> DeveloperContent:
+        if self.tools is None:
+            self.tools = {}
+        self.tools[ns_config.name] = ns_config
+        return self
+
+    def with_function_tools(self, tools: Sequence[ToolDescription]) -> DeveloperContent:
+        return self.with_tools(ToolNamespaceConfig(name="functions", description=None, tools=list(tools)))
+
+    def with_response_format(self, response_format: ResponseFormat) -> DeveloperContent:
+        self.response_formats.append(response_format)
+        return self
+
+    def to_dict(self) -> Dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+    @classmethod
+    def from_dict(cls, raw: Dict[str, Any]) -> DeveloperContent:
+        return cls.model_validate({k: v for k, v in raw.items() if k != "type"})
+
+
+AnyContent = Union[TextContent, SystemContent, DeveloperContent]
+
+
+def _content_from_dict(raw: Any) -> AnyContent:
+    if isinstance(raw, (TextContent, SystemContent, DeveloperContent)):
+        return raw
+    if isinstance(raw, str):
+        return TextContent(text=raw)
+    if not isinstance(raw, dict):
+        raise ValueError(f"Unknown content item: {raw!r}")
+    kind = raw.get("type", "text")
+    if kind == "text":
+        return TextContent(text=raw["text"])
+    if kind == "system_content":
+        return SystemContent.from_dict(raw)
+    if kind == "developer_content":
+        return DeveloperContent.from_dict(raw)
+    raise ValueError(f"Unknown content type: {kind}")
+
+
+def _as_content(content: Union[str, Content]) -> AnyContent:
+    if isinstance(content, str):
+        return TextContent(text=content)
+    if isinstance(content, (TextContent, SystemContent, DeveloperContent)):
+        return content
+    raise TypeError(f"content must be a str, TextContent, SystemContent or DeveloperContent, not {type(content)!r}")
+
+
+class Message(BaseModel):
+    """One message: an author, content items, and the header fields."""
+
+    author: Author
+    content: List[AnyContent] = Field(default_factory=list)
+    channel: Optional[str] = None
+    recipient: Optional[str] = None
+    content_type: Optional[str] = None
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _coerce_content(cls, value: Any) -> Any:
+        if isinstance(value, (str, dict, Content)):
+            value = [value]
+        if isinstance(value, (list, tuple)):
+            return [_content_from_dict(item) for item in value]
+        return value
+
+    @classmethod
+    def from_author_and_content(cls, author: Author, content: Union[str, Content]) -> Message:
+        return cls(author=author, content=[_as_content(content)])
+
+    @classmethod
+    def from_role_and_content(cls, role: Role, content: Union[str, Content]) -> Message:
+        return cls.from_author_and_content(Author(role=role), content)
+
+    @classmethod
+    def from_role_and_contents(cls, role: Role, contents: Sequence[Union[str, Content]]) -> Message:
+        return cls(author=Author(role=role), content=[_as_content(c) for c in contents])
+
+    def adding_content(self, content: Union[str, Content]) -> Message:
+        self.content.append(_as_content(content))
+        return self
+
+    def with_channel(self, channel: Optional[str]) -> Message:
+        self.channel = channel
+        return self
+
+    def with_recipient(self, recipient: Optional[str]) -> Message:
+        self.recipient = recipient
+        return self
+
+    def with_content_type(self, content_type: Optional[str]) -> Message:
+        self.content_type = content_type
+        return self
+
+    def to_dict(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {
+            "role": self.author.role.value,
+            "name": self.author.name,
+            "content": [c.to_dict() for c in self.content],
+        }
+        if self.channel is not None:
+            out["channel"] = self.channel
+        if self.recipient is not None:
+            out["recipient"] = self.recipient
+        if self.content_type is not None:
+            out["content_type"] = self.content_type
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> Message:
+        content = data.get("content")
+        items = [] if content is None else content if isinstance(content, list) else [content]
+        return cls(
+            author=Author(role=Role(data["role"]), name=data.get("name")),
+            content=[_content_from_dict(raw) for raw in items],
+            channel=data.get("channel"),
+            recipient=data.get("recipient"),
+            content_type=data.get("content_type"),
+        )
+
+    @classmethod
+    def from_json(cls, payload: str) -> Message:
+        return cls.from_dict(json.loads(payload))
+
+
+class Conversation(BaseModel):
+    """A list of messages."""
+
+    messages: List[Message] = Field(default_factory=list)
+
+    @classmethod
+    def from_messages(cls, messages: Sequence[Message]) -> Conversation:
+        return cls(messages=list(messages))
+
+    def __iter__(self) -> Iterator[Message]:  # type: ignore[override]
+        return iter(self.messages)
+
+    def __len__(self) -> int:
+        return len(self.messages)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"messages": [m.to_dict() for m in self.messages]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Conversation:
+        raw = data.get("messages", []) if isinstance(data, dict) else data
+        return cls(messages=[Message.from_dict(m) for m in raw])
+
+    @classmethod
+    def from_json(cls, payload: str) -> Conversation:
+        return cls.from_dict(json.loads(payload))
+
+
+class RenderConversationConfig(BaseModel):
+    """Options for rendering a conversation."""
+
+    auto_drop_analysis: bool = True
+
+
+class RenderOptions(BaseModel):
+    """Options for rendering one message."""
+
+    conversation_has_function_tools: bool = False

@@ -1,0 +1,162 @@
+//! `_native.HarmonyEncoding`: the encoding, immutable and shared; every
+//! method that does real work releases the GIL.
+
+use std::collections::HashSet;
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use super::{json_err, role_of, to_py};
+use crate::chat::{Conversation, Message, Role};
+use crate::{HarmonyError, Rank, RenderConversationConfig, RenderOptions, SpecialTokenSet};
+
+#[pyclass(name = "HarmonyEncoding", module = "openai_harmony._native", frozen)]
+pub(crate) struct PyHarmonyEncoding {
+    pub(crate) inner: crate::HarmonyEncoding,
+}
+
+fn config(auto_drop_analysis: Option<bool>) -> Option<RenderConversationConfig> {
+    auto_drop_analysis.map(|auto_drop_analysis| RenderConversationConfig { auto_drop_analysis })
+}
+
+/// Parses a conversation and renders it with `f`, without the GIL.
+fn render_json<F>(py: Python<'_>, conversation_json: &str, f: F) -> PyResult<Vec<Rank>>
+where
+    F: FnOnce(&Conversation) -> Result<Vec<Rank>, HarmonyError> + Send,
+{
+    py.detach(|| f(&Conversation::from_json(conversation_json)?)).map_err(to_py)
+}
+
+fn token_set(names: &Option<Vec<String>>) -> Option<HashSet<String>> {
+    names.as_ref().map(|n| n.iter().cloned().collect())
+}
+
+fn special_set(set: &Option<HashSet<String>>) -> SpecialTokenSet<'_> {
+    match set {
+        None => SpecialTokenSet::All,
+        Some(s) => SpecialTokenSet::Only(s),
+    }
+}
+
+#[pymethods]
+impl PyHarmonyEncoding {
+    #[new]
+    fn new(py: Python<'_>, name: &str) -> PyResult<Self> {
+        let name: crate::HarmonyEncodingName = name.parse().map_err(to_py)?;
+        let inner = py.detach(|| crate::load_harmony_encoding(name)).map_err(to_py)?;
+        Ok(PyHarmonyEncoding { inner })
+    }
+
+    #[getter]
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    /// The texts of every special token.
+    fn special_tokens(&self) -> Vec<String> {
+        self.inner.tokenizer().special_tokens().map(|(name, _)| name.to_string()).collect()
+    }
+
+    fn encode_ordinary(&self, py: Python<'_>, text: &str) -> Vec<Rank> {
+        py.detach(|| self.inner.encode_ordinary(text))
+    }
+
+    /// tiktoken's `encode`: `allowed` / `disallowed` special token texts,
+    /// `None` meaning all (for `disallowed`: all not allowed).
+    #[pyo3(signature = (text, allowed = None, disallowed = None))]
+    fn encode(
+        &self,
+        py: Python<'_>,
+        text: &str,
+        allowed: Option<Vec<String>>,
+        disallowed: Option<Vec<String>>,
+    ) -> PyResult<Vec<Rank>> {
+        let (allowed, disallowed) = (token_set(&allowed), token_set(&disallowed));
+        py.detach(|| self.inner.tokenizer().encode_checked(text, special_set(&allowed), special_set(&disallowed)))
+            .map_err(to_py)
+    }
+
+    fn decode_bytes<'py>(&self, py: Python<'py>, tokens: Vec<Rank>) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = py.detach(|| self.inner.decode_bytes(&tokens)).map_err(to_py)?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    fn decode_utf8(&self, py: Python<'_>, tokens: Vec<Rank>) -> PyResult<String> {
+        py.detach(|| self.inner.decode_utf8(&tokens)).map_err(to_py)
+    }
+
+    fn is_special_token(&self, token: Rank) -> bool {
+        self.inner.is_special_token(token)
+    }
+
+    fn stop_tokens(&self) -> Vec<Rank> {
+        self.inner.stop_tokens()
+    }
+
+    fn stop_tokens_for_assistant_actions(&self) -> Vec<Rank> {
+        self.inner.stop_tokens_for_assistant_actions()
+    }
+
+    #[pyo3(signature = (message_json, conversation_has_function_tools = false))]
+    fn render(&self, py: Python<'_>, message_json: &str, conversation_has_function_tools: bool) -> PyResult<Vec<Rank>> {
+        py.detach(|| {
+            let message: Message = serde_json::from_str(message_json)?;
+            self.inner.render(&message, Some(&RenderOptions { conversation_has_function_tools }))
+        })
+        .map_err(to_py)
+    }
+
+    #[pyo3(signature = (conversation_json, auto_drop_analysis = None))]
+    fn render_conversation(
+        &self,
+        py: Python<'_>,
+        conversation_json: &str,
+        auto_drop_analysis: Option<bool>,
+    ) -> PyResult<Vec<Rank>> {
+        render_json(py, conversation_json, |convo| {
+            self.inner.render_conversation(convo, config(auto_drop_analysis).as_ref())
+        })
+    }
+
+    #[pyo3(signature = (conversation_json, next_turn_role, auto_drop_analysis = None))]
+    fn render_conversation_for_completion(
+        &self,
+        py: Python<'_>,
+        conversation_json: &str,
+        next_turn_role: &str,
+        auto_drop_analysis: Option<bool>,
+    ) -> PyResult<Vec<Rank>> {
+        let role: Role = next_turn_role.parse().map_err(to_py)?;
+        render_json(py, conversation_json, |convo| {
+            self.inner.render_conversation_for_completion(convo, role, config(auto_drop_analysis).as_ref())
+        })
+    }
+
+    #[pyo3(signature = (conversation_json, auto_drop_analysis = None))]
+    fn render_conversation_for_training(
+        &self,
+        py: Python<'_>,
+        conversation_json: &str,
+        auto_drop_analysis: Option<bool>,
+    ) -> PyResult<Vec<Rank>> {
+        render_json(py, conversation_json, |convo| {
+            self.inner.render_conversation_for_training(convo, config(auto_drop_analysis).as_ref())
+        })
+    }
+
+    /// Parses a whole completion; returns `(messages_json, diagnostics_json)`.
+    #[pyo3(signature = (tokens, role = None, strict = true))]
+    fn parse_completion(
+        &self,
+        py: Python<'_>,
+        tokens: Vec<Rank>,
+        role: Option<&str>,
+        strict: bool,
+    ) -> PyResult<(String, String)> {
+        let role = role_of(role)?;
+        let parsed = py.detach(|| self.inner.parse_completion(tokens, role, strict)).map_err(to_py)?;
+        let messages = serde_json::to_string(&parsed.messages).map_err(json_err)?;
+        let diagnostics = serde_json::to_string(&parsed.diagnostics).map_err(json_err)?;
+        Ok((messages, diagnostics))
+    }
+}
