@@ -1,0 +1,28 @@
+"""The Python examples of README.md and docs/python.md run as written."""
+
+from __future__ import annotations
+
+import re
+from typing import List, Tuple
+
+import pytest
+
+from conftest import ROOT
+
+
+def python_blocks(relative: str) -> List[Tuple[str, str]]:
+    text = (ROOT / relative).read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```", text, re.M | re.S)
+    return [(f"{relative}#{i}", block) for i, block in enumerate(blocks)]
+
+
+BLOCKS = python_blocks("README.md") + python_blocks("docs/python.md")
+
+
+def test_there_are_examples() -> None:
+    assert len(python_blocks("README.md")) >= 1 and len(python_blocks("docs/python.md")) >= 5
+
+
+@pytest.mark.parametrize(("name", "code"), BLOCKS, ids=[name for name, _ in BLOCKS])
+def test_example_runs(name: str, code: str) -> None:
+    exec(compile(code, name, "exec"), {"__name__": "__example__"})
