@@ -176,3 +176,17 @@ def test_tool_description_and_namespaces() -> None:
 def test_render_config_defaults() -> None:
     assert RenderConversationConfig().auto_drop_analysis is True
     assert RenderOptions().conversation_has_function_tools is False
+
+
+def test_json_round_trip_keeps_lines_turned_off() -> None:
+    # The reference's to_dict drops None fields, so a line turned off (None)
+    # comes back on with its default after to_json/from_json.
+    content = SystemContent.new()
+    content.model_identity = None
+    content.reasoning_effort = None
+    msg = Message.from_role_and_content(Role.SYSTEM, content)
+    back = Message.from_json(msg.to_json())
+    assert back == msg
+    restored = back.content[0]
+    assert isinstance(restored, SystemContent)
+    assert restored.model_identity is None and restored.reasoning_effort is None
