@@ -32,7 +32,7 @@ mod py;
 pub use encoding::{load_harmony_encoding, FormattingToken, HarmonyEncoding, HarmonyEncodingName};
 pub use error::HarmonyError;
 pub use parse::{Diagnostic, DiagnosticKind, ParseEvent, ParsedCompletion, StreamState, StreamableParser};
-pub use render::{RenderConversationConfig, RenderOptions};
+pub use render::{RenderCache, RenderConversationConfig, RenderOptions};
 pub use tokenizer::{Rank, SpecialTokenSet, Tokenizer};
 
 /// The README's Rust examples, compiled and run as doctests.

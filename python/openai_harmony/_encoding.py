@@ -196,12 +196,12 @@ class HarmonyEncoding:
 
     def render(self, message: Message, render_options: Optional[RenderOptions] = None) -> List[int]:
         has_tools = False if render_options is None else render_options.conversation_has_function_tools
-        return self._inner.render(message.to_json(), has_tools)
+        return self._inner.render_message(message, has_tools)
 
     def render_conversation(
         self, conversation: Conversation, config: Optional[RenderConversationConfig] = None
     ) -> List[int]:
-        return self._inner.render_conversation(conversation.to_json(), _auto_drop(config))
+        return self._inner.render_messages(conversation.messages, "conversation", None, _auto_drop(config))
 
     def render_conversation_for_completion(
         self,
@@ -210,12 +210,12 @@ class HarmonyEncoding:
         config: Optional[RenderConversationConfig] = None,
     ) -> List[int]:
         role = Role(next_turn_role).value
-        return self._inner.render_conversation_for_completion(conversation.to_json(), role, _auto_drop(config))
+        return self._inner.render_messages(conversation.messages, "completion", role, _auto_drop(config))
 
     def render_conversation_for_training(
         self, conversation: Conversation, config: Optional[RenderConversationConfig] = None
     ) -> List[int]:
-        return self._inner.render_conversation_for_training(conversation.to_json(), _auto_drop(config))
+        return self._inner.render_messages(conversation.messages, "training", None, _auto_drop(config))
 
     # -- parsing ------------------------------------------------------------
 

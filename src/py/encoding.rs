@@ -4,8 +4,9 @@
 use std::collections::HashSet;
 
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyList};
 
+use super::convert::{message_from_py, messages_from_py, token_list};
 use super::{json_err, role_of, to_py};
 use crate::chat::{Conversation, Message, Role};
 use crate::{HarmonyError, Rank, RenderConversationConfig, RenderOptions, SpecialTokenSet};
@@ -95,6 +96,48 @@ impl PyHarmonyEncoding {
 
     fn stop_tokens_for_assistant_actions(&self) -> Vec<Rank> {
         self.inner.stop_tokens_for_assistant_actions()
+    }
+
+    /// Renders `openai_harmony.Message` objects (read natively). `mode` is
+    /// `"conversation"`, `"completion"` (then `next_turn_role` is needed)
+    /// or `"training"`.
+    #[pyo3(signature = (messages, mode, next_turn_role = None, auto_drop_analysis = true))]
+    fn render_messages<'py>(
+        &self,
+        py: Python<'py>,
+        messages: &Bound<'py, PyAny>,
+        mode: &str,
+        next_turn_role: Option<&str>,
+        auto_drop_analysis: bool,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let messages = messages_from_py(messages)?;
+        let role = role_of(next_turn_role)?;
+        let config = RenderConversationConfig { auto_drop_analysis };
+        let tokens = py
+            .detach(|| match (mode, role) {
+                ("completion", Some(role)) => {
+                    self.inner.render_conversation_for_completion(&messages, role, Some(&config))
+                }
+                ("completion", None) => Err(HarmonyError::UnknownRole("(none given)".into())),
+                ("training", _) => self.inner.render_conversation_for_training(&messages, Some(&config)),
+                _ => self.inner.render_conversation(&messages, Some(&config)),
+            })
+            .map_err(to_py)?;
+        token_list(py, &tokens)
+    }
+
+    /// Renders one `openai_harmony.Message` object.
+    #[pyo3(signature = (message, conversation_has_function_tools = false))]
+    fn render_message<'py>(
+        &self,
+        py: Python<'py>,
+        message: &Bound<'py, PyAny>,
+        conversation_has_function_tools: bool,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let message = message_from_py(message)?;
+        let options = RenderOptions { conversation_has_function_tools };
+        let tokens = py.detach(|| self.inner.render(&message, Some(&options))).map_err(to_py)?;
+        token_list(py, &tokens)
     }
 
     #[pyo3(signature = (message_json, conversation_has_function_tools = false))]

@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 use crate::chat::{Role, ToolNamespaceConfig};
 use crate::HarmonyError;
 
+mod convert;
 mod encoding;
 mod parser;
 
@@ -55,6 +56,19 @@ fn default_system_content_json() -> PyResult<String> {
     serde_json::to_string(&crate::chat::SystemContent::new()).map_err(json_err)
 }
 
+/// Sets the budget of the process-wide render cache in bytes (0 turns it off).
+#[pyfunction]
+fn set_render_cache_capacity(capacity_bytes: usize) {
+    crate::RenderCache::global().set_capacity(capacity_bytes);
+}
+
+/// The render cache's budget and current size, in bytes.
+#[pyfunction]
+fn render_cache_info() -> (usize, usize) {
+    let cache = crate::RenderCache::global();
+    (cache.capacity(), cache.size_bytes())
+}
+
 #[pymodule(gil_used = false)]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<encoding::PyHarmonyEncoding>()?;
@@ -63,5 +77,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(browser_tool_json, m)?)?;
     m.add_function(wrap_pyfunction!(python_tool_json, m)?)?;
     m.add_function(wrap_pyfunction!(default_system_content_json, m)?)?;
+    m.add_function(wrap_pyfunction!(set_render_cache_capacity, m)?)?;
+    m.add_function(wrap_pyfunction!(render_cache_info, m)?)?;
     Ok(())
 }

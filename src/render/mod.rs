@@ -7,10 +7,13 @@
 //! content item is tokenized on its own: the token boundaries are part of
 //! the format, and the render vectors pin them.
 
+mod cache;
 mod developer;
 mod system;
 mod tools;
 mod typescript;
+
+pub use cache::{RenderCache, DEFAULT_CAPACITY_BYTES};
 
 use crate::chat::{Content, Message, Role};
 use crate::encoding::{FormattingToken, HarmonyEncoding};
@@ -88,11 +91,32 @@ impl HarmonyEncoding {
     /// is left as it was.
     pub fn render_into(&self, message: &Message, out: &mut Vec<Rank>, options: Option<&RenderOptions>) -> Result<()> {
         let mark = out.len();
-        let result = self.render_message(message, out, options.copied().unwrap_or_default());
+        let result = self.render_cached(message, out, options.copied().unwrap_or_default());
         if result.is_err() {
             out.truncate(mark);
         }
         result
+    }
+
+    /// The process-wide cache of rendered messages (bounded; see
+    /// [`RenderCache`]). `render_cache().set_capacity(0)` turns it off.
+    pub fn render_cache(&self) -> &'static RenderCache {
+        RenderCache::global()
+    }
+
+    /// Renders a message through the cache: a hit copies the tokens an
+    /// identical message rendered to before. On error `out` may hold part
+    /// of the message; callers truncate.
+    fn render_cached(&self, message: &Message, out: &mut Vec<Rank>, options: RenderOptions) -> Result<()> {
+        let cache = RenderCache::global();
+        if let Some(tokens) = cache.get(message, options) {
+            out.extend_from_slice(&tokens);
+            return Ok(());
+        }
+        let start = out.len();
+        self.render_message(message, out, options)?;
+        cache.put(message, options, &out[start..]);
+        Ok(())
     }
 
     fn render_message(&self, message: &Message, out: &mut Vec<Rank>, options: RenderOptions) -> Result<()> {
@@ -196,7 +220,7 @@ impl HarmonyEncoding {
             if dropped {
                 continue;
             }
-            if let Err(e) = self.render_message(message, out, options) {
+            if let Err(e) = self.render_cached(message, out, options) {
                 out.truncate(mark);
                 return Err(e);
             }
