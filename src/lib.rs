@@ -19,6 +19,7 @@
 
 #![warn(missing_docs)]
 
+pub mod batch;
 pub mod chat;
 pub mod encoding;
 pub mod error;
@@ -29,6 +30,7 @@ pub mod tokenizer;
 #[cfg(feature = "python")]
 mod py;
 
+pub use batch::RenderKind;
 pub use encoding::{load_harmony_encoding, FormattingToken, HarmonyEncoding, HarmonyEncodingName};
 pub use error::HarmonyError;
 pub use parse::{Diagnostic, DiagnosticKind, ParseEvent, ParsedCompletion, StreamState, StreamableParser};

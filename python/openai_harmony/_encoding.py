@@ -217,6 +217,25 @@ class HarmonyEncoding:
     ) -> List[int]:
         return self._inner.render_messages(conversation.messages, "training", None, _auto_drop(config))
 
+    def render_conversations_batch(
+        self,
+        conversations: Sequence[Union[Conversation, Sequence[Message], str, Dict[str, Any]]],
+        next_turn_role: Optional[Role] = None,
+        config: Optional[RenderConversationConfig] = None,
+        *,
+        mode: Optional[Literal["conversation", "completion", "training"]] = None,
+    ) -> List[List[int]]:
+        """Renders many conversations in parallel on all cores, without the
+        GIL. Items are ``Conversation`` objects, lists of messages, harmony
+        JSON strings or dicts. With ``next_turn_role`` each is rendered for
+        completion; otherwise ``mode`` picks ``"conversation"`` (default) or
+        ``"training"``. Raises ``HarmonyError`` naming the first bad item."""
+        if mode is None:
+            mode = "conversation" if next_turn_role is None else "completion"
+        items = [json.dumps(c) if isinstance(c, dict) else c for c in conversations]
+        role = _role_value(next_turn_role)
+        return self._inner.render_conversations_batch(items, mode, role, _auto_drop(config))
+
     # -- parsing ------------------------------------------------------------
 
     def parse_messages_from_completion_tokens(
@@ -226,6 +245,14 @@ class HarmonyEncoding:
         prompt opened (usually ``Role.ASSISTANT``). With ``strict=False`` this
         never raises: malformed output is repaired (see ``parse_completion``)."""
         return self.parse_completion(tokens, role, strict=strict).messages
+
+    def parse_batch(
+        self, completions: Sequence[Sequence[int]], role: Optional[Role] = None, *, strict: bool = True
+    ) -> List[List[Message]]:
+        """Parses many completions in parallel on all cores, without the GIL.
+        Raises ``HarmonyError`` naming the first completion that fails."""
+        payloads = self._inner.parse_batch([list(c) for c in completions], _role_value(role), strict)
+        return [[Message.from_dict(m) for m in json.loads(p)] for p in payloads]
 
     def parse_completion(
         self, tokens: Iterable[int], role: Optional[Role] = None, *, strict: bool = True

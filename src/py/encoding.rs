@@ -7,7 +7,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
 use super::convert::{message_from_py, messages_from_py, token_list};
-use super::{json_err, role_of, to_py};
+use super::{json_err, role_of, to_py, PyHarmonyError};
+use crate::batch::{parallel_map, RenderKind};
 use crate::chat::{Conversation, Message, Role};
 use crate::{HarmonyError, Rank, RenderConversationConfig, RenderOptions, SpecialTokenSet};
 
@@ -37,6 +38,23 @@ fn special_set(set: &Option<HashSet<String>>) -> SpecialTokenSet<'_> {
         None => SpecialTokenSet::All,
         Some(s) => SpecialTokenSet::Only(s),
     }
+}
+
+/// One conversation of a batch, read from Python.
+enum BatchInput {
+    Messages(Conversation),
+    Json(String),
+}
+
+fn batch_input(item: &Bound<'_, PyAny>) -> PyResult<BatchInput> {
+    if let Ok(json) = item.extract::<String>() {
+        return Ok(BatchInput::Json(json));
+    }
+    let messages = match item.getattr(pyo3::intern!(item.py(), "messages")) {
+        Ok(messages) => messages,
+        Err(_) => item.clone(),
+    };
+    Ok(BatchInput::Messages(Conversation::from_messages(messages_from_py(&messages)?)))
 }
 
 #[pymethods]
@@ -185,6 +203,81 @@ impl PyHarmonyEncoding {
         render_json(py, conversation_json, |convo| {
             self.inner.render_conversation_for_training(convo, config(auto_drop_analysis).as_ref())
         })
+    }
+
+    /// Renders many conversations on all cores without the GIL. Each item is
+    /// a `Conversation`, a list of `Message`s, or a harmony JSON string
+    /// (parsed in parallel too). Raises on the first bad item, naming it.
+    #[pyo3(signature = (conversations, mode, next_turn_role = None, auto_drop_analysis = true))]
+    fn render_conversations_batch<'py>(
+        &self,
+        py: Python<'py>,
+        conversations: &Bound<'py, PyAny>,
+        mode: &str,
+        next_turn_role: Option<&str>,
+        auto_drop_analysis: bool,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let kind = match (mode, role_of(next_turn_role)?) {
+            ("completion", Some(role)) => RenderKind::Completion(role),
+            ("completion", None) => return Err(to_py(HarmonyError::UnknownRole("(none given)".into()))),
+            ("training", _) => RenderKind::Training,
+            _ => RenderKind::Conversation,
+        };
+        let inputs = conversations.try_iter()?.map(|item| batch_input(&item?)).collect::<PyResult<Vec<_>>>()?;
+        let config = RenderConversationConfig { auto_drop_analysis };
+        let results = py.detach(|| {
+            parallel_map(&inputs, |input| {
+                let parsed;
+                let convo = match input {
+                    BatchInput::Messages(c) => c,
+                    BatchInput::Json(json) => {
+                        parsed = Conversation::from_json(json)?;
+                        &parsed
+                    }
+                };
+                match kind {
+                    RenderKind::Conversation => self.inner.render_conversation(convo, Some(&config)),
+                    RenderKind::Completion(role) => {
+                        self.inner.render_conversation_for_completion(convo, role, Some(&config))
+                    }
+                    RenderKind::Training => self.inner.render_conversation_for_training(convo, Some(&config)),
+                }
+            })
+        });
+        let lists = results
+            .iter()
+            .enumerate()
+            .map(|(i, r)| match r {
+                Ok(tokens) => token_list(py, tokens),
+                Err(e) => Err(PyHarmonyError::new_err(format!("conversation {i}: {e}"))),
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, lists)
+    }
+
+    /// Parses many completions on all cores without the GIL; returns one
+    /// JSON list of messages per completion. Raises on the first bad one.
+    #[pyo3(signature = (completions, role = None, strict = true))]
+    fn parse_batch(
+        &self,
+        py: Python<'_>,
+        completions: Vec<Vec<Rank>>,
+        role: Option<&str>,
+        strict: bool,
+    ) -> PyResult<Vec<String>> {
+        let role = role_of(role)?;
+        let results = py.detach(|| {
+            parallel_map(&completions, |tokens| {
+                let messages =
+                    self.inner.parse_messages_from_completion_tokens(tokens.iter().copied(), role, strict)?;
+                Ok::<_, HarmonyError>(serde_json::to_string(&messages)?)
+            })
+        });
+        results
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| r.map_err(|e| PyHarmonyError::new_err(format!("completion {i}: {e}"))))
+            .collect()
     }
 
     /// Parses a whole completion; returns `(messages_json, diagnostics_json)`.
