@@ -51,16 +51,21 @@ $(VENV)/.installed: $(PACKAGE_SOURCES)
 	$(VENV_PY) -m pip install -q ".[dev]"
 	touch $@
 
-## Criterion benches (encoding load, encode, render, parse).
-bench:
+## Criterion benches (encoding load, encode, render, parse), then the Python
+## workloads (median of 3). REF_PYTHON=path/to/venv/bin/python (a venv with
+## openai-harmony==0.0.8) adds the reference and the ratios.
+bench: python
 	$(CARGO) bench --bench encoding --bench parse
+	$(VENV_PY) benches/compare.py --ours $(VENV_PY) $(if $(REF_PYTHON),--ref $(REF_PYTHON))
 
-## Fuzz the parser in both modes, FUZZ_SECONDS each (needs `cargo install cargo-fuzz`;
-## RUSTC_BOOTSTRAP lets the stable toolchain take the sanitizer flags).
+## Fuzz the parser in both modes and the tokenizer against tiktoken-rs,
+## FUZZ_SECONDS each (needs `cargo install cargo-fuzz`; RUSTC_BOOTSTRAP lets
+## the stable toolchain take the sanitizer flags).
 FUZZ_SECONDS ?= 600
 fuzz:
 	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O parse_lenient -- -max_total_time=$(FUZZ_SECONDS)
 	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O parse_strict -- -max_total_time=$(FUZZ_SECONDS)
+	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O tokenizer_diff -- -max_total_time=$(FUZZ_SECONDS) -max_len=2048
 
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps

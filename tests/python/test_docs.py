@@ -1,4 +1,5 @@
-"""The Python examples of README.md and docs/python.md run as written."""
+"""The Python examples of README.md, docs/python.md and docs/performance.md
+run as written (except blocks marked `# requires: PACKAGE`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,12 @@ def python_blocks(relative: str) -> List[Tuple[str, str]]:
     return [(f"{relative}#{i}", block) for i, block in enumerate(blocks)]
 
 
-BLOCKS = python_blocks("README.md") + python_blocks("docs/python.md")
+BLOCKS = [
+    (name, code)
+    for name, code in python_blocks("README.md") + python_blocks("docs/python.md") + python_blocks("docs/performance.md")
+    # Blocks that need packages we do not install say so on their first line.
+    if not code.startswith("# requires:")
+]
 
 
 def test_there_are_examples() -> None:
