@@ -17,9 +17,11 @@ def python_blocks(relative: str) -> List[Tuple[str, str]]:
     return [(f"{relative}#{i}", block) for i, block in enumerate(blocks)]
 
 
+DOCS = ["README.md", "docs/python.md", "docs/performance.md"]
 BLOCKS = [
     (name, code)
-    for name, code in python_blocks("README.md") + python_blocks("docs/python.md") + python_blocks("docs/performance.md")
+    for doc in DOCS
+    for name, code in python_blocks(doc)
     # Blocks that need packages we do not install say so on their first line.
     if not code.startswith("# requires:")
 ]
