@@ -118,6 +118,11 @@ def _role_value(role: Optional[Union[Role, str]]) -> Optional[str]:
     return None if role is None else Role(role).value
 
 
+def _messages(conversation: Union[Conversation, Sequence[Message]]) -> Sequence[Message]:
+    # A Conversation, or (beyond the reference) a plain list of messages.
+    return conversation.messages if isinstance(conversation, Conversation) else conversation
+
+
 def _auto_drop(config: Optional[RenderConversationConfig]) -> bool:
     return True if config is None else config.auto_drop_analysis
 
@@ -199,23 +204,23 @@ class HarmonyEncoding:
         return self._inner.render_message(message, has_tools)
 
     def render_conversation(
-        self, conversation: Conversation, config: Optional[RenderConversationConfig] = None
+        self, conversation: Union[Conversation, Sequence[Message]], config: Optional[RenderConversationConfig] = None
     ) -> List[int]:
-        return self._inner.render_messages(conversation.messages, "conversation", None, _auto_drop(config))
+        return self._inner.render_messages(_messages(conversation), "conversation", None, _auto_drop(config))
 
     def render_conversation_for_completion(
         self,
-        conversation: Conversation,
+        conversation: Union[Conversation, Sequence[Message]],
         next_turn_role: Role,
         config: Optional[RenderConversationConfig] = None,
     ) -> List[int]:
         role = Role(next_turn_role).value
-        return self._inner.render_messages(conversation.messages, "completion", role, _auto_drop(config))
+        return self._inner.render_messages(_messages(conversation), "completion", role, _auto_drop(config))
 
     def render_conversation_for_training(
-        self, conversation: Conversation, config: Optional[RenderConversationConfig] = None
+        self, conversation: Union[Conversation, Sequence[Message]], config: Optional[RenderConversationConfig] = None
     ) -> List[int]:
-        return self._inner.render_messages(conversation.messages, "training", None, _auto_drop(config))
+        return self._inner.render_messages(_messages(conversation), "training", None, _auto_drop(config))
 
     def render_conversations_batch(
         self,

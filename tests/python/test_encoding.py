@@ -223,3 +223,12 @@ def test_loading_needs_no_network_and_no_environment() -> None:
         ALL_PROXY="http://127.0.0.1:9",
     )
     subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
+
+
+def test_a_plain_list_of_messages_renders_like_a_conversation(enc: HarmonyEncoding) -> None:
+    messages = [Message.from_role_and_content(Role.USER, "Hi"), Message.from_role_and_content(Role.ASSISTANT, "Yo")]
+    convo = Conversation.from_messages(messages)
+    assert enc.render_conversation(messages) == enc.render_conversation(convo)
+    assert enc.render_conversation_for_completion(messages, Role.ASSISTANT) == enc.render_conversation_for_completion(
+        convo, Role.ASSISTANT
+    )
