@@ -1,4 +1,5 @@
-//! Criterion benches: loading the encoding, encoding text, rendering.
+//! Criterion benches: loading the encoding, encoding text, rendering (with
+//! the render cache warm and turned off).
 //!
 //! `cargo bench --bench encoding`. The `load/tokenizer` figure is the cost of
 //! building the `o200k_harmony` tokenizer from the embedded vocabulary, which
@@ -48,9 +49,17 @@ fn benches(c: &mut Criterion) {
     c.bench_function("encode/prose_9kB", |b| b.iter(|| black_box(enc.encode_ordinary(black_box(&prose)))));
 
     let convo = conversation();
-    c.bench_function("render/conversation_42_messages", |b| {
+    // Every message cached (a server re-rendering its history) ...
+    c.bench_function("render/conversation_42_messages_cached", |b| {
         b.iter(|| black_box(enc.render_conversation_for_completion(black_box(&convo), Role::Assistant, None)))
     });
+    // ... and rendered from scratch.
+    let capacity = enc.render_cache().capacity();
+    enc.render_cache().set_capacity(0);
+    c.bench_function("render/conversation_42_messages_uncached", |b| {
+        b.iter(|| black_box(enc.render_conversation_for_completion(black_box(&convo), Role::Assistant, None)))
+    });
+    enc.render_cache().set_capacity(capacity);
 }
 
 criterion_group!(group, benches);
