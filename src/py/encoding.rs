@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
-use super::convert::{message_from_py, messages_from_py, token_list};
+use super::convert::{finish, message_from_py, messages_from_py, token_list, RawMessage};
 use super::{json_err, role_of, to_py, PyHarmonyError};
 use crate::batch::{parallel_map, RenderKind};
 use crate::chat::{Conversation, Message, Role};
@@ -42,19 +42,19 @@ fn special_set(set: &Option<HashSet<String>>) -> SpecialTokenSet<'_> {
 
 /// One conversation of a batch, read from Python.
 enum BatchInput {
-    Messages(Conversation),
+    Messages(Vec<RawMessage>),
     Json(String),
 }
 
 fn batch_input(item: &Bound<'_, PyAny>) -> PyResult<BatchInput> {
-    if let Ok(json) = item.extract::<String>() {
-        return Ok(BatchInput::Json(json));
+    if item.is_instance_of::<pyo3::types::PyString>() {
+        return Ok(BatchInput::Json(item.extract::<String>()?));
     }
     let messages = match item.getattr(pyo3::intern!(item.py(), "messages")) {
         Ok(messages) => messages,
         Err(_) => item.clone(),
     };
-    Ok(BatchInput::Messages(Conversation::from_messages(messages_from_py(&messages)?)))
+    Ok(BatchInput::Messages(messages_from_py(&messages)?))
 }
 
 #[pymethods]
@@ -132,13 +132,16 @@ impl PyHarmonyEncoding {
         let role = role_of(next_turn_role)?;
         let config = RenderConversationConfig { auto_drop_analysis };
         let tokens = py
-            .detach(|| match (mode, role) {
-                ("completion", Some(role)) => {
-                    self.inner.render_conversation_for_completion(&messages, role, Some(&config))
+            .detach(|| {
+                let messages = finish(messages)?;
+                match (mode, role) {
+                    ("completion", Some(role)) => {
+                        self.inner.render_conversation_for_completion(&messages, role, Some(&config))
+                    }
+                    ("completion", None) => Err(HarmonyError::UnknownRole("(none given)".into())),
+                    ("training", _) => self.inner.render_conversation_for_training(&messages, Some(&config)),
+                    _ => self.inner.render_conversation(&messages, Some(&config)),
                 }
-                ("completion", None) => Err(HarmonyError::UnknownRole("(none given)".into())),
-                ("training", _) => self.inner.render_conversation_for_training(&messages, Some(&config)),
-                _ => self.inner.render_conversation(&messages, Some(&config)),
             })
             .map_err(to_py)?;
         token_list(py, &tokens)
@@ -154,7 +157,7 @@ impl PyHarmonyEncoding {
     ) -> PyResult<Bound<'py, PyList>> {
         let message = message_from_py(message)?;
         let options = RenderOptions { conversation_has_function_tools };
-        let tokens = py.detach(|| self.inner.render(&message, Some(&options))).map_err(to_py)?;
+        let tokens = py.detach(|| self.inner.render(&message.into_message()?, Some(&options))).map_err(to_py)?;
         token_list(py, &tokens)
     }
 
@@ -224,17 +227,19 @@ impl PyHarmonyEncoding {
             _ => RenderKind::Conversation,
         };
         let inputs = conversations.try_iter()?.map(|item| batch_input(&item?)).collect::<PyResult<Vec<_>>>()?;
+        // Parallel workers take their input out of its slot.
+        let inputs: Vec<std::sync::Mutex<Option<BatchInput>>> =
+            inputs.into_iter().map(|i| std::sync::Mutex::new(Some(i))).collect();
         let config = RenderConversationConfig { auto_drop_analysis };
         let results = py.detach(|| {
-            parallel_map(&inputs, |input| {
-                let parsed;
+            parallel_map(&inputs, |slot| {
+                let input = slot.lock().ok().and_then(|mut s| s.take());
                 let convo = match input {
-                    BatchInput::Messages(c) => c,
-                    BatchInput::Json(json) => {
-                        parsed = Conversation::from_json(json)?;
-                        &parsed
-                    }
+                    Some(BatchInput::Messages(raw)) => Conversation::from_messages(finish(raw)?),
+                    Some(BatchInput::Json(json)) => Conversation::from_json(&json)?,
+                    None => Conversation::default(),
                 };
+                let convo = &convo;
                 match kind {
                     RenderKind::Conversation => self.inner.render_conversation(convo, Some(&config)),
                     RenderKind::Completion(role) => {
