@@ -59,6 +59,23 @@ where
 }
 
 impl HarmonyEncoding {
+    /// Renders a conversation as `kind` asks.
+    pub fn render_as<'a, I>(
+        &self,
+        conversation: I,
+        kind: RenderKind,
+        config: Option<&RenderConversationConfig>,
+    ) -> Result<Vec<Rank>>
+    where
+        I: IntoIterator<Item = &'a Message>,
+    {
+        match kind {
+            RenderKind::Conversation => self.render_conversation(conversation, config),
+            RenderKind::Completion(role) => self.render_conversation_for_completion(conversation, role, config),
+            RenderKind::Training => self.render_conversation_for_training(conversation, config),
+        }
+    }
+
     /// Renders many conversations in parallel on all cores.
     pub fn render_conversations_batch(
         &self,
@@ -66,11 +83,7 @@ impl HarmonyEncoding {
         kind: RenderKind,
         config: Option<&RenderConversationConfig>,
     ) -> Vec<Result<Vec<Rank>>> {
-        parallel_map(conversations, |convo| match kind {
-            RenderKind::Conversation => self.render_conversation(convo, config),
-            RenderKind::Completion(role) => self.render_conversation_for_completion(convo, role, config),
-            RenderKind::Training => self.render_conversation_for_training(convo, config),
-        })
+        parallel_map(conversations, |convo| self.render_as(convo, kind, config))
     }
 
     /// Parses many completions in parallel on all cores.

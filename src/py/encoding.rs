@@ -29,6 +29,16 @@ where
     py.detach(|| f(&Conversation::from_json(conversation_json)?)).map_err(to_py)
 }
 
+/// The rendering a Python `mode` string (and next role) asks for.
+fn render_kind(mode: &str, next_turn_role: Option<&str>) -> PyResult<RenderKind> {
+    match (mode, role_of(next_turn_role)?) {
+        ("completion", Some(role)) => Ok(RenderKind::Completion(role)),
+        ("completion", None) => Err(to_py(HarmonyError::UnknownRole("(none given)".into()))),
+        ("training", _) => Ok(RenderKind::Training),
+        _ => Ok(RenderKind::Conversation),
+    }
+}
+
 fn token_set(names: &Option<Vec<String>>) -> Option<HashSet<String>> {
     names.as_ref().map(|n| n.iter().cloned().collect())
 }
@@ -129,21 +139,9 @@ impl PyHarmonyEncoding {
         auto_drop_analysis: bool,
     ) -> PyResult<Bound<'py, PyList>> {
         let messages = messages_from_py(messages)?;
-        let role = role_of(next_turn_role)?;
+        let kind = render_kind(mode, next_turn_role)?;
         let config = RenderConversationConfig { auto_drop_analysis };
-        let tokens = py
-            .detach(|| {
-                let messages = finish(messages)?;
-                match (mode, role) {
-                    ("completion", Some(role)) => {
-                        self.inner.render_conversation_for_completion(&messages, role, Some(&config))
-                    }
-                    ("completion", None) => Err(HarmonyError::UnknownRole("(none given)".into())),
-                    ("training", _) => self.inner.render_conversation_for_training(&messages, Some(&config)),
-                    _ => self.inner.render_conversation(&messages, Some(&config)),
-                }
-            })
-            .map_err(to_py)?;
+        let tokens = py.detach(|| self.inner.render_as(&finish(messages)?, kind, Some(&config))).map_err(to_py)?;
         token_list(py, &tokens)
     }
 
@@ -220,12 +218,7 @@ impl PyHarmonyEncoding {
         next_turn_role: Option<&str>,
         auto_drop_analysis: bool,
     ) -> PyResult<Bound<'py, PyList>> {
-        let kind = match (mode, role_of(next_turn_role)?) {
-            ("completion", Some(role)) => RenderKind::Completion(role),
-            ("completion", None) => return Err(to_py(HarmonyError::UnknownRole("(none given)".into()))),
-            ("training", _) => RenderKind::Training,
-            _ => RenderKind::Conversation,
-        };
+        let kind = render_kind(mode, next_turn_role)?;
         let inputs = conversations.try_iter()?.map(|item| batch_input(&item?)).collect::<PyResult<Vec<_>>>()?;
         // Parallel workers take their input out of its slot.
         let inputs: Vec<std::sync::Mutex<Option<BatchInput>>> =
@@ -239,14 +232,7 @@ impl PyHarmonyEncoding {
                     Some(BatchInput::Json(json)) => Conversation::from_json(&json)?,
                     None => Conversation::default(),
                 };
-                let convo = &convo;
-                match kind {
-                    RenderKind::Conversation => self.inner.render_conversation(convo, Some(&config)),
-                    RenderKind::Completion(role) => {
-                        self.inner.render_conversation_for_completion(convo, role, Some(&config))
-                    }
-                    RenderKind::Training => self.inner.render_conversation_for_training(convo, Some(&config)),
-                }
+                self.inner.render_as(&convo, kind, Some(&config))
             })
         });
         let lists = results
