@@ -79,6 +79,11 @@ pub enum HarmonyError {
     /// The completion ended inside a header (before `<|message|>`).
     #[error("Unexpected EOS while waiting for message header to complete")]
     UnexpectedEosInHeader,
+
+    /// An OpenAI API request (or item) that cannot be converted; the text
+    /// names the field, e.g. `messages[3].tool_call_id: …`.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
 }
 
 impl From<serde_json::Error> for HarmonyError {

@@ -16,6 +16,7 @@ use crate::HarmonyError;
 
 mod convert;
 mod encoding;
+mod interop;
 mod parser;
 
 mod exc {
@@ -79,5 +80,13 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(default_system_content_json, m)?)?;
     m.add_function(wrap_pyfunction!(set_render_cache_capacity, m)?)?;
     m.add_function(wrap_pyfunction!(render_cache_info, m)?)?;
+    m.add_class::<interop::PyChatCompletionStream>()?;
+    m.add_class::<interop::PyResponsesStream>()?;
+    m.add_function(wrap_pyfunction!(interop::conversation_from_chat_completions, m)?)?;
+    m.add_function(wrap_pyfunction!(interop::conversation_from_responses, m)?)?;
+    m.add_function(wrap_pyfunction!(interop::chat_completion_message_from_harmony, m)?)?;
+    m.add_function(wrap_pyfunction!(interop::response_output_from_harmony, m)?)?;
+    m.add_function(wrap_pyfunction!(interop::response_object, m)?)?;
+    m.add_function(wrap_pyfunction!(interop::prompt_for, m)?)?;
     Ok(())
 }

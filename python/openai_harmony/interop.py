@@ -1,0 +1,329 @@
+"""OpenAI API interop: Chat Completions and Responses to and from harmony.
+
+Requests, items, messages, chunks and events are plain dicts in the OpenAI
+wire format (objects of the ``openai`` package are accepted as input too).
+The rules live in the Rust core (``openai_harmony::interop``); this module
+converts and calls it. Input that cannot be represented raises
+``HarmonyError`` with the offending field named.
+
+A server is a loop around a token generator::
+
+    prompt = prompt_for_chat_completions(encoding, request)
+    stream = ChatCompletionStream(encoding, request)
+    for token in generate(prompt.tokens, stop=prompt.stop_tokens):
+        for chunk in stream.process(token):
+            send(chunk)
+    for chunk in stream.finish():
+        send(chunk)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, Iterator, List, Literal, Mapping, Optional, Sequence, Union
+
+from . import _native
+from ._encoding import HarmonyEncoding, _messages
+from ._models import Conversation, Message
+
+__all__ = [
+    "ChatCompletionStream",
+    "FinishReason",
+    "Prompt",
+    "ResponsesStream",
+    "chat_completion_from_harmony",
+    "chat_completion_message_from_harmony",
+    "conversation_from_chat_completions",
+    "conversation_from_responses",
+    "prompt_for_chat_completions",
+    "prompt_for_responses",
+    "response_from_harmony",
+    "response_output_from_harmony",
+]
+
+FinishReason = Literal["stop", "tool_calls", "length"]
+Json = Dict[str, Any]
+Messages = Union[Conversation, Sequence[Message]]
+
+
+def _plain(value: Any) -> Any:
+    """A dict (or list) from a dict or an ``openai`` pydantic object."""
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json", exclude_unset=True)
+    return value
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(_plain(value), ensure_ascii=False)
+
+
+def _dump_opt(value: Any) -> Optional[str]:
+    return None if value is None else _dump(value)
+
+
+def _dump_items(items: Optional[Iterable[Any]]) -> Optional[str]:
+    return None if items is None else json.dumps([_plain(i) for i in items], ensure_ascii=False)
+
+
+def _model(request: Any, model: Optional[str]) -> str:
+    if model is not None:
+        return model
+    if isinstance(request, Mapping) and isinstance(request.get("model"), str):
+        return str(request["model"])
+    return "gpt-oss"
+
+
+# --- Chat Completions ---------------------------------------------------------
+
+
+def conversation_from_chat_completions(request: Mapping[str, Any], *, date: Optional[str] = None) -> Conversation:
+    """The conversation a Chat Completions request describes.
+
+    ``date`` (``YYYY-MM-DD``) is the system message's current date; today
+    (UTC) by default. See ``docs/interop.md`` for every rule."""
+    return Conversation.from_json(_native.conversation_from_chat_completions(_dump(request), date))
+
+
+def chat_completion_message_from_harmony(
+    messages: Messages, request: Optional[Mapping[str, Any]] = None
+) -> Json:
+    """``{role, content, reasoning_content, tool_calls}`` from parsed reply
+    messages. ``request`` maps sanitized function names back."""
+    out: Json = json.loads(_native.chat_completion_message_from_harmony(_messages(messages), _dump_opt(request)))
+    return out
+
+
+def chat_completion_from_harmony(
+    messages: Messages,
+    request: Optional[Mapping[str, Any]] = None,
+    *,
+    finish_reason: Optional[FinishReason] = None,
+    model: Optional[str] = None,
+    id: Optional[str] = None,
+    created: Optional[int] = None,
+    usage: Optional[Mapping[str, int]] = None,
+) -> Json:
+    """A whole ``chat.completion`` object for a non-streaming reply.
+    ``finish_reason`` defaults to ``tool_calls`` when the reply calls tools,
+    else ``stop``."""
+    message = chat_completion_message_from_harmony(messages, request)
+    reason = finish_reason or ("tool_calls" if message.get("tool_calls") else "stop")
+    out: Json = {
+        "id": id or f"chatcmpl-{time.time_ns():x}",
+        "object": "chat.completion",
+        "created": int(time.time()) if created is None else created,
+        "model": _model(request, model),
+        "choices": [{"index": 0, "message": message, "finish_reason": reason, "logprobs": None}],
+    }
+    if usage is not None:
+        out["usage"] = dict(usage)
+    return out
+
+
+class ChatCompletionStream:
+    """Completion tokens in, ``chat.completion.chunk`` dicts out.
+
+    ``process(token)`` and ``process_tokens(tokens)`` return the chunks the
+    new tokens complete (``reasoning_content`` and ``content`` deltas;
+    ``tool_calls`` deltas with ``index``, then ``id`` and name once, then
+    argument fragments). ``finish()`` returns the last chunk with the
+    ``finish_reason``: ``stop``, ``tool_calls``, or ``length`` when the last
+    token was not a stop token. Malformed output is repaired, not raised.
+    """
+
+    def __init__(
+        self,
+        encoding: HarmonyEncoding,
+        request: Optional[Mapping[str, Any]] = None,
+        *,
+        model: Optional[str] = None,
+        id: Optional[str] = None,
+        created: Optional[int] = None,
+    ) -> None:
+        self._inner = _native.ChatCompletionStream(
+            encoding._inner, _dump_opt(request), _model(request, model), id, created
+        )
+
+    @property
+    def id(self) -> str:
+        return self._inner.id
+
+    def process(self, token: int) -> List[Json]:
+        chunks: List[Json] = json.loads(self._inner.process(token))
+        return chunks
+
+    def process_tokens(self, tokens: Sequence[int]) -> List[Json]:
+        chunks: List[Json] = json.loads(self._inner.process_tokens(list(tokens)))
+        return chunks
+
+    def finish(self, reason: Optional[FinishReason] = None) -> List[Json]:
+        chunks: List[Json] = json.loads(self._inner.finish(reason))
+        return chunks
+
+    @property
+    def finish_reason(self) -> FinishReason:
+        """The reason ``finish()`` would give now."""
+        reason: FinishReason = self._inner.inferred_finish_reason()  # type: ignore[assignment]
+        return reason
+
+    @property
+    def messages(self) -> List[Message]:
+        return [Message.from_dict(m) for m in json.loads(self._inner.messages_json())]
+
+    def stream(self, tokens: Iterable[int]) -> Iterator[Json]:
+        """Every chunk of a token iterator, ending with the finish chunk."""
+        for token in tokens:
+            yield from self.process(token)
+        yield from self.finish()
+
+
+# --- Responses ----------------------------------------------------------------
+
+
+def conversation_from_responses(
+    request: Mapping[str, Any],
+    previous_items: Optional[Sequence[Any]] = None,
+    *,
+    date: Optional[str] = None,
+) -> Conversation:
+    """The conversation a Responses request describes, after the items of
+    earlier turns (``previous_items``: earlier inputs and outputs)."""
+    payload = _native.conversation_from_responses(_dump(request), _dump_items(previous_items), date)
+    return Conversation.from_json(payload)
+
+
+def response_output_from_harmony(
+    messages: Messages,
+    request: Optional[Mapping[str, Any]] = None,
+    previous_items: Optional[Sequence[Any]] = None,
+) -> List[Json]:
+    """Output items (``reasoning``, ``message``, ``function_call``,
+    ``web_search_call``, ``code_interpreter_call``) from parsed reply messages."""
+    items: List[Json] = json.loads(
+        _native.response_output_from_harmony(_messages(messages), _dump_opt(request), _dump_items(previous_items))
+    )
+    return items
+
+
+def response_from_harmony(
+    messages: Messages,
+    request: Optional[Mapping[str, Any]] = None,
+    previous_items: Optional[Sequence[Any]] = None,
+    *,
+    status: Literal["completed", "incomplete"] = "completed",
+    model: Optional[str] = None,
+    id: Optional[str] = None,
+    created_at: Optional[int] = None,
+) -> Json:
+    """A whole ``response`` object for a non-streaming reply."""
+    output = response_output_from_harmony(messages, request, previous_items)
+    payload = _native.response_object(
+        id or f"resp_{time.time_ns():x}",
+        _model(request, model),
+        int(time.time()) if created_at is None else created_at,
+        status,
+        json.dumps(output),
+        _dump_opt(request),
+    )
+    response: Json = json.loads(payload)
+    return response
+
+
+class ResponsesStream:
+    """Completion tokens in, Responses streaming event dicts out, numbered by
+    ``sequence_number``: ``response.created``, ``response.in_progress``, per
+    item ``response.output_item.added``, ``response.content_part.added``,
+    ``response.reasoning_text.delta`` / ``response.output_text.delta`` /
+    ``response.function_call_arguments.delta`` and their ``.done``,
+    ``response.content_part.done``, ``response.output_item.done``, and at the
+    end ``response.completed`` (``response.incomplete`` when the token budget
+    ran out)."""
+
+    def __init__(
+        self,
+        encoding: HarmonyEncoding,
+        request: Optional[Mapping[str, Any]] = None,
+        previous_items: Optional[Sequence[Any]] = None,
+        *,
+        model: Optional[str] = None,
+        id: Optional[str] = None,
+    ) -> None:
+        self._inner = _native.ResponsesStream(
+            encoding._inner, _dump_opt(request), _dump_items(previous_items), _model(request, model), id
+        )
+
+    @property
+    def id(self) -> str:
+        return self._inner.id
+
+    def start(self) -> List[Json]:
+        """``response.created`` and ``response.in_progress`` (sent before the
+        first other events anyway)."""
+        events: List[Json] = json.loads(self._inner.start())
+        return events
+
+    def process(self, token: int) -> List[Json]:
+        events: List[Json] = json.loads(self._inner.process(token))
+        return events
+
+    def process_tokens(self, tokens: Sequence[int]) -> List[Json]:
+        events: List[Json] = json.loads(self._inner.process_tokens(list(tokens)))
+        return events
+
+    def finish(self, reason: Optional[FinishReason] = None) -> List[Json]:
+        events: List[Json] = json.loads(self._inner.finish(reason))
+        return events
+
+    def response(self, status: str = "completed") -> Json:
+        """The response object with the items finished so far."""
+        response: Json = json.loads(self._inner.response_json(status))
+        return response
+
+    @property
+    def messages(self) -> List[Message]:
+        return [Message.from_dict(m) for m in json.loads(self._inner.messages_json())]
+
+    def stream(self, tokens: Iterable[int]) -> Iterator[Json]:
+        """Every event of a token iterator, from ``response.created`` to the end."""
+        yield from self.start()
+        for token in tokens:
+            yield from self.process(token)
+        yield from self.finish()
+
+
+# --- Prompts --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What a server samples from: the prompt tokens, the tokens to stop at
+    (``<|return|>`` and ``<|call|>``), and the conversation behind them."""
+
+    tokens: List[int]
+    stop_tokens: List[int]
+    conversation: Conversation
+
+
+def prompt_for_chat_completions(
+    encoding: HarmonyEncoding, request: Mapping[str, Any], *, date: Optional[str] = None
+) -> Prompt:
+    """The prompt and stop tokens for a Chat Completions request."""
+    tokens, stop, convo = _native.prompt_for(encoding._inner, "chat", _dump(request), None, date)
+    return Prompt(tokens, stop, Conversation.from_json(convo))
+
+
+def prompt_for_responses(
+    encoding: HarmonyEncoding,
+    request: Mapping[str, Any],
+    previous_items: Optional[Sequence[Any]] = None,
+    *,
+    date: Optional[str] = None,
+) -> Prompt:
+    """The prompt and stop tokens for a Responses request after earlier items."""
+    tokens, stop, convo = _native.prompt_for(
+        encoding._inner, "responses", _dump(request), _dump_items(previous_items), date
+    )
+    return Prompt(tokens, stop, Conversation.from_json(convo))

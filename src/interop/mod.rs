@@ -1,0 +1,165 @@
+//! Conversions between the OpenAI API wire formats and harmony.
+//!
+//! Servers that serve gpt-oss behind an OpenAI-compatible API all need the
+//! same four pieces; this module owns them, on plain JSON values, so a
+//! server is a loop around a token generator:
+//!
+//! - a request (Chat Completions: [`conversation_from_chat_completions`];
+//!   Responses: [`conversation_from_responses`]) becomes a [`Conversation`],
+//!   and [`HarmonyEncoding::prompt_for_chat_completions`] /
+//!   [`HarmonyEncoding::prompt_for_responses`] give the prompt tokens and
+//!   the stop tokens to sample with;
+//! - parsed completion messages become the API's reply
+//!   ([`chat_completion_message_from_harmony`], [`response_output_from_harmony`]);
+//! - completion tokens stream out as API chunks or events
+//!   ([`ChatCompletionStream`], [`ResponsesStream`]).
+//!
+//! Function names that are not identifiers are renamed for the prompt and
+//! mapped back on output ([`ToolNames`]). Input that cannot be represented
+//! is an error ([`HarmonyError::InvalidRequest`]), never silently dropped.
+//! `docs/interop.md` lists every mapping.
+
+mod chat;
+mod chat_stream;
+mod json;
+mod names;
+mod request;
+mod responses;
+mod responses_stream;
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use chat::{chat_completion_message_from_harmony, chat_tool_names, conversation_from_chat_completions};
+pub use chat_stream::{ChatCompletionStream, FinishReason};
+pub use names::ToolNames;
+pub use responses::{conversation_from_responses, response_object, response_output_from_harmony, responses_tool_names};
+pub use responses_stream::ResponsesStream;
+
+use crate::chat::Conversation;
+use crate::encoding::HarmonyEncoding;
+use crate::error::Result;
+use crate::tokenizer::Rank;
+#[allow(unused_imports)] // named in the docs above
+use crate::HarmonyError;
+
+/// Choices a request cannot carry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConversionOptions {
+    /// `Current date:` of the system message (`YYYY-MM-DD`); today (UTC)
+    /// when `None`.
+    pub conversation_start_date: Option<String>,
+}
+
+/// What a server needs to sample a reply: the prompt and the stop tokens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prompt {
+    /// The conversation the request became.
+    pub conversation: Conversation,
+    /// The prompt: the conversation rendered for an assistant completion.
+    pub tokens: Vec<Rank>,
+    /// Sample until one of these: `<|return|>` (a final answer) or
+    /// `<|call|>` (a tool call, whose result the client sends back).
+    pub stop_tokens: Vec<Rank>,
+}
+
+impl HarmonyEncoding {
+    /// The prompt and stop tokens for a Chat Completions request.
+    pub fn prompt_for_chat_completions(
+        &self,
+        request: &serde_json::Value,
+        options: &ConversionOptions,
+    ) -> Result<Prompt> {
+        let conversation = conversation_from_chat_completions(request, options)?;
+        self.prompt_for(conversation)
+    }
+
+    /// The prompt and stop tokens for a Responses request, after the items
+    /// of earlier turns (`previous_items`, e.g. kept by the server for
+    /// `previous_response_id`).
+    pub fn prompt_for_responses(
+        &self,
+        request: &serde_json::Value,
+        previous_items: Option<&[serde_json::Value]>,
+        options: &ConversionOptions,
+    ) -> Result<Prompt> {
+        let conversation = conversation_from_responses(request, previous_items, options)?;
+        self.prompt_for(conversation)
+    }
+
+    fn prompt_for(&self, conversation: Conversation) -> Result<Prompt> {
+        let tokens =
+            self.render_conversation_for_completion(&conversation.messages, crate::chat::Role::Assistant, None)?;
+        Ok(Prompt { conversation, tokens, stop_tokens: self.stop_tokens_for_assistant_actions() })
+    }
+}
+
+/// A fresh identifier such as `call_3fZ…` (the prefix, `_`, 24 random
+/// alphanumerics), unique within the process.
+pub fn new_id(prefix: &str) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let state = RandomState::new();
+    let mut out = String::with_capacity(prefix.len() + 25);
+    out.push_str(prefix);
+    out.push('_');
+    for round in 0..3u64 {
+        let mut hasher = state.build_hasher();
+        hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+        hasher.write_u64(round);
+        let mut bits = hasher.finish();
+        for _ in 0..8 {
+            out.push(ALPHABET[(bits % 62) as usize] as char);
+            bits /= 62;
+        }
+    }
+    out
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Today's date in UTC as `YYYY-MM-DD`.
+pub fn today() -> String {
+    let (y, m, d) = civil_from_days((unix_now() / 86_400) as i64);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert_eq!(civil_from_days(20_633), (2026, 6, 28));
+        assert_eq!(today().len(), 10);
+    }
+
+    #[test]
+    fn ids_are_unique_and_shaped() {
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| new_id("call")).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(ids.iter().all(|id| id.len() == 29 && id.starts_with("call_")));
+    }
+}

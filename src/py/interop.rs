@@ -1,0 +1,280 @@
+//! Bindings of `crate::interop`. Requests, items and results cross as JSON
+//! strings (the Python layer, `openai_harmony.interop`, works with dicts);
+//! messages come in as the package's objects.
+
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+use serde_json::Value;
+
+use super::convert::{finish, messages_from_py, token_list};
+use super::encoding::PyHarmonyEncoding;
+use super::{json_err, to_py};
+use crate::interop::{self, ChatCompletionStream, ConversionOptions, FinishReason, ResponsesStream, ToolNames};
+use crate::{HarmonyError, Rank};
+
+fn parse(json: &str) -> PyResult<Value> {
+    serde_json::from_str(json).map_err(json_err)
+}
+
+fn parse_items(json: Option<&str>) -> PyResult<Option<Vec<Value>>> {
+    json.map(|j| serde_json::from_str::<Vec<Value>>(j).map_err(json_err)).transpose()
+}
+
+fn to_json(value: &impl serde::Serialize) -> PyResult<String> {
+    serde_json::to_string(value).map_err(json_err)
+}
+
+fn options(date: Option<String>) -> ConversionOptions {
+    ConversionOptions { conversation_start_date: date }
+}
+
+fn finish_reason(reason: Option<&str>) -> PyResult<Option<FinishReason>> {
+    match reason {
+        None => Ok(None),
+        Some("stop") => Ok(Some(FinishReason::Stop)),
+        Some("tool_calls") => Ok(Some(FinishReason::ToolCalls)),
+        Some("length") => Ok(Some(FinishReason::Length)),
+        Some(other) => Err(to_py(HarmonyError::InvalidRequest(format!(
+            "unknown finish reason {other:?} (expected stop, tool_calls or length)"
+        )))),
+    }
+}
+
+/// The names of a request: Chat Completions when `previous_items_json` is
+/// `None` and `api == "chat"`, else Responses.
+fn names(api: &str, request: Option<&Value>, previous: Option<&[Value]>) -> PyResult<ToolNames> {
+    let Some(request) = request else { return Ok(ToolNames::new()) };
+    match api {
+        "chat" => interop::chat_tool_names(request),
+        _ => interop::responses_tool_names(request, previous),
+    }
+    .map_err(to_py)
+}
+
+/// A Chat Completions request (JSON) as a conversation (JSON).
+#[pyfunction]
+#[pyo3(signature = (request_json, date = None))]
+pub(crate) fn conversation_from_chat_completions(
+    py: Python<'_>,
+    request_json: &str,
+    date: Option<String>,
+) -> PyResult<String> {
+    py.detach(|| {
+        let request = parse(request_json)?;
+        let conversation = interop::conversation_from_chat_completions(&request, &options(date)).map_err(to_py)?;
+        to_json(&conversation)
+    })
+}
+
+/// A Responses request (JSON), after earlier items (JSON list), as a conversation (JSON).
+#[pyfunction]
+#[pyo3(signature = (request_json, previous_items_json = None, date = None))]
+pub(crate) fn conversation_from_responses(
+    py: Python<'_>,
+    request_json: &str,
+    previous_items_json: Option<&str>,
+    date: Option<String>,
+) -> PyResult<String> {
+    py.detach(|| {
+        let request = parse(request_json)?;
+        let previous = parse_items(previous_items_json)?;
+        let conversation =
+            interop::conversation_from_responses(&request, previous.as_deref(), &options(date)).map_err(to_py)?;
+        to_json(&conversation)
+    })
+}
+
+/// The chat completion message (JSON) of parsed reply messages.
+#[pyfunction]
+#[pyo3(signature = (messages, request_json = None))]
+pub(crate) fn chat_completion_message_from_harmony(
+    py: Python<'_>,
+    messages: &Bound<'_, PyAny>,
+    request_json: Option<&str>,
+) -> PyResult<String> {
+    let raw = messages_from_py(messages)?;
+    py.detach(|| {
+        let request = request_json.map(parse).transpose()?;
+        let names = names("chat", request.as_ref(), None)?;
+        let messages = finish(raw).map_err(to_py)?;
+        to_json(&interop::chat_completion_message_from_harmony(&messages, &names).map_err(to_py)?)
+    })
+}
+
+/// The Responses output items (JSON list) of parsed reply messages.
+#[pyfunction]
+#[pyo3(signature = (messages, request_json = None, previous_items_json = None))]
+pub(crate) fn response_output_from_harmony(
+    py: Python<'_>,
+    messages: &Bound<'_, PyAny>,
+    request_json: Option<&str>,
+    previous_items_json: Option<&str>,
+) -> PyResult<String> {
+    let raw = messages_from_py(messages)?;
+    py.detach(|| {
+        let request = request_json.map(parse).transpose()?;
+        let previous = parse_items(previous_items_json)?;
+        let names = names("responses", request.as_ref(), previous.as_deref())?;
+        let messages = finish(raw).map_err(to_py)?;
+        to_json(&interop::response_output_from_harmony(&messages, &names).map_err(to_py)?)
+    })
+}
+
+/// A `response` object (JSON).
+#[pyfunction]
+#[pyo3(signature = (id, model, created_at, status, output_json, request_json = None))]
+pub(crate) fn response_object(
+    id: &str,
+    model: &str,
+    created_at: u64,
+    status: &str,
+    output_json: &str,
+    request_json: Option<&str>,
+) -> PyResult<String> {
+    let output: Vec<Value> = serde_json::from_str(output_json).map_err(json_err)?;
+    let request = request_json.map(parse).transpose()?;
+    to_json(&interop::response_object(id, model, created_at, status, output, request.as_ref()))
+}
+
+/// Prompt tokens, stop tokens and the conversation (JSON) for a request;
+/// `api` is `"chat"` or `"responses"`.
+#[pyfunction]
+#[pyo3(signature = (encoding, api, request_json, previous_items_json = None, date = None))]
+pub(crate) fn prompt_for<'py>(
+    py: Python<'py>,
+    encoding: &PyHarmonyEncoding,
+    api: &str,
+    request_json: &str,
+    previous_items_json: Option<&str>,
+    date: Option<String>,
+) -> PyResult<(Bound<'py, PyList>, Vec<Rank>, String)> {
+    let (prompt, conversation) = py.detach(|| {
+        let request = parse(request_json)?;
+        let previous = parse_items(previous_items_json)?;
+        let options = options(date);
+        let prompt = match api {
+            "chat" => encoding.inner.prompt_for_chat_completions(&request, &options),
+            _ => encoding.inner.prompt_for_responses(&request, previous.as_deref(), &options),
+        }
+        .map_err(to_py)?;
+        let conversation = to_json(&prompt.conversation)?;
+        Ok::<_, PyErr>((prompt, conversation))
+    })?;
+    Ok((token_list(py, &prompt.tokens)?, prompt.stop_tokens, conversation))
+}
+
+/// `_native.ChatCompletionStream`; methods return JSON lists of chunks.
+#[pyclass(name = "ChatCompletionStream", module = "openai_harmony._native")]
+pub(crate) struct PyChatCompletionStream {
+    inner: ChatCompletionStream,
+}
+
+#[pymethods]
+impl PyChatCompletionStream {
+    #[new]
+    #[pyo3(signature = (encoding, request_json = None, model = "gpt-oss", id = None, created = None))]
+    fn new(
+        encoding: &PyHarmonyEncoding,
+        request_json: Option<&str>,
+        model: &str,
+        id: Option<String>,
+        created: Option<u64>,
+    ) -> PyResult<Self> {
+        let request = request_json.map(parse).transpose()?;
+        let mut inner =
+            ChatCompletionStream::new(encoding.inner.clone(), names("chat", request.as_ref(), None)?, model);
+        if let Some(id) = id {
+            inner = inner.with_id(id);
+        }
+        if let Some(created) = created {
+            inner = inner.with_created(created);
+        }
+        Ok(PyChatCompletionStream { inner })
+    }
+
+    #[getter]
+    fn id(&self) -> &str {
+        self.inner.id()
+    }
+
+    fn process(&mut self, token: Rank) -> PyResult<String> {
+        to_json(&self.inner.process(token).map_err(to_py)?)
+    }
+
+    fn process_tokens(&mut self, tokens: Vec<Rank>) -> PyResult<String> {
+        to_json(&self.inner.process_tokens(&tokens).map_err(to_py)?)
+    }
+
+    #[pyo3(signature = (reason = None))]
+    fn finish(&mut self, reason: Option<&str>) -> PyResult<String> {
+        let reason = finish_reason(reason)?;
+        to_json(&self.inner.finish(reason).map_err(to_py)?)
+    }
+
+    fn inferred_finish_reason(&self) -> &'static str {
+        self.inner.inferred_reason().as_str()
+    }
+
+    fn messages_json(&self) -> PyResult<String> {
+        to_json(&self.inner.messages())
+    }
+}
+
+/// `_native.ResponsesStream`; methods return JSON lists of events.
+#[pyclass(name = "ResponsesStream", module = "openai_harmony._native")]
+pub(crate) struct PyResponsesStream {
+    inner: ResponsesStream,
+}
+
+#[pymethods]
+impl PyResponsesStream {
+    #[new]
+    #[pyo3(signature = (encoding, request_json = None, previous_items_json = None, model = "gpt-oss", id = None))]
+    fn new(
+        encoding: &PyHarmonyEncoding,
+        request_json: Option<&str>,
+        previous_items_json: Option<&str>,
+        model: &str,
+        id: Option<String>,
+    ) -> PyResult<Self> {
+        let request = request_json.map(parse).transpose()?;
+        let previous = parse_items(previous_items_json)?;
+        let names = names("responses", request.as_ref(), previous.as_deref())?;
+        let mut inner = ResponsesStream::new(encoding.inner.clone(), names, model, request);
+        if let Some(id) = id {
+            inner = inner.with_id(id);
+        }
+        Ok(PyResponsesStream { inner })
+    }
+
+    #[getter]
+    fn id(&self) -> &str {
+        self.inner.id()
+    }
+
+    fn start(&mut self) -> PyResult<String> {
+        to_json(&self.inner.start())
+    }
+
+    fn process(&mut self, token: Rank) -> PyResult<String> {
+        to_json(&self.inner.process(token).map_err(to_py)?)
+    }
+
+    fn process_tokens(&mut self, tokens: Vec<Rank>) -> PyResult<String> {
+        to_json(&self.inner.process_tokens(&tokens).map_err(to_py)?)
+    }
+
+    #[pyo3(signature = (reason = None))]
+    fn finish(&mut self, reason: Option<&str>) -> PyResult<String> {
+        let reason = finish_reason(reason)?;
+        to_json(&self.inner.finish(reason).map_err(to_py)?)
+    }
+
+    fn response_json(&self, status: &str) -> PyResult<String> {
+        to_json(&self.inner.response(status))
+    }
+
+    fn messages_json(&self) -> PyResult<String> {
+        to_json(&self.inner.messages())
+    }
+}
