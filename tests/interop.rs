@@ -118,10 +118,13 @@ fn chat_message_maps_channels_and_calls() {
     assert_eq!(plain, json!({"role": "assistant", "content": "4", "reasoning_content": null, "tool_calls": null}));
 }
 
-/// Concatenates a chat stream back into one message.
-fn collect_chat(chunks: &[Value]) -> (String, String, Vec<(String, String, String)>, Option<String>) {
+/// A tool call put together from stream deltas: id, name, arguments.
+type StreamedCall = (String, String, String);
+
+/// Concatenates a chat stream back into content, reasoning, calls and the finish reason.
+fn collect_chat(chunks: &[Value]) -> (String, String, Vec<StreamedCall>, Option<String>) {
     let (mut content, mut reasoning) = (String::new(), String::new());
-    let mut calls: Vec<(String, String, String)> = Vec::new();
+    let mut calls: Vec<StreamedCall> = Vec::new();
     let mut finish = None;
     for (i, chunk) in chunks.iter().enumerate() {
         assert_eq!(chunk["object"], "chat.completion.chunk");
