@@ -87,9 +87,7 @@ def conversation_from_chat_completions(request: Mapping[str, Any], *, date: Opti
     return Conversation.from_json(_native.conversation_from_chat_completions(_dump(request), date))
 
 
-def chat_completion_message_from_harmony(
-    messages: Messages, request: Optional[Mapping[str, Any]] = None
-) -> Json:
+def chat_completion_message_from_harmony(messages: Messages, request: Optional[Mapping[str, Any]] = None) -> Json:
     """``{role, content, reasoning_content, tool_calls}`` from parsed reply
     messages. ``request`` maps sanitized function names back."""
     out: Json = json.loads(_native.chat_completion_message_from_harmony(_messages(messages), _dump_opt(request)))
