@@ -43,6 +43,11 @@ pub use tokenizer::{Rank, SpecialTokenSet, Tokenizer};
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+/// The Rust examples of `docs/interop.md`, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/interop.md")]
+struct InteropDoctests;
+
 /// The Rust examples of `docs/parsing.md`, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../docs/parsing.md")]

@@ -1,4 +1,4 @@
-"""The Python examples of README.md, docs/python.md and docs/performance.md
+"""The Python examples of README.md and the docs (python, performance, interop)
 run as written (except blocks marked `# requires: PACKAGE`)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def python_blocks(relative: str) -> List[Tuple[str, str]]:
     return [(f"{relative}#{i}", block) for i, block in enumerate(blocks)]
 
 
-DOCS = ["README.md", "docs/python.md", "docs/performance.md"]
+DOCS = ["README.md", "docs/python.md", "docs/performance.md", "docs/interop.md"]
 BLOCKS = [
     (name, code)
     for doc in DOCS
