@@ -35,7 +35,7 @@ pub use batch::RenderKind;
 pub use encoding::{load_harmony_encoding, FormattingToken, HarmonyEncoding, HarmonyEncodingName};
 pub use error::HarmonyError;
 pub use parse::{Diagnostic, DiagnosticKind, ParseEvent, ParsedCompletion, StreamState, StreamableParser};
-pub use render::{RenderCache, RenderConversationConfig, RenderOptions};
+pub use render::{MessageSpan, RenderCache, RenderConversationConfig, RenderOptions, TrainOn};
 pub use tokenizer::{Rank, SpecialTokenSet, Tokenizer};
 
 /// The README's Rust examples, compiled and run as doctests.

@@ -11,9 +11,11 @@ mod cache;
 mod developer;
 mod system;
 mod tools;
+mod training;
 mod typescript;
 
 pub use cache::{RenderCache, DEFAULT_CAPACITY_BYTES};
+pub use training::{MessageSpan, TrainOn};
 
 use crate::chat::{Content, Message, Role};
 use crate::encoding::{FormattingToken, HarmonyEncoding};
@@ -203,26 +205,39 @@ impl HarmonyEncoding {
         I: IntoIterator<Item = &'a Message>,
     {
         let messages: Vec<&Message> = conversation.into_iter().collect();
-        self.render_messages_into(&messages, out, config)
+        self.render_messages_into(&messages, out, config, None)
     }
 
+    /// Renders messages one after another; with `spans`, records where each
+    /// rendered message (not the dropped ones) starts and ends in `out`.
     fn render_messages_into(
         &self,
         messages: &[&Message],
         out: &mut Vec<Rank>,
         config: Option<&RenderConversationConfig>,
+        mut spans: Option<&mut Vec<MessageSpan>>,
     ) -> Result<()> {
         let config = config.copied().unwrap_or_default();
         let options = RenderOptions { conversation_has_function_tools: has_function_tools(messages.iter().copied()) };
         let drop = dropped(messages, &config);
         let mark = out.len();
-        for (message, dropped) in messages.iter().zip(drop) {
+        for (index, (message, dropped)) in messages.iter().zip(drop).enumerate() {
             if dropped {
                 continue;
             }
+            let start = out.len();
             if let Err(e) = self.render_cached(message, out, options) {
                 out.truncate(mark);
                 return Err(e);
+            }
+            if let Some(spans) = spans.as_deref_mut() {
+                spans.push(MessageSpan {
+                    index,
+                    role: message.author.role,
+                    channel: message.channel.clone(),
+                    start,
+                    end: out.len(),
+                });
             }
         }
         Ok(())
@@ -273,8 +288,18 @@ impl HarmonyEncoding {
         I: IntoIterator<Item = &'a Message>,
     {
         let messages: Vec<&Message> = conversation.into_iter().collect();
+        self.render_training(&messages, config, None)
+    }
+
+    /// The training render of collected messages, recording spans.
+    fn render_training(
+        &self,
+        messages: &[&Message],
+        config: Option<&RenderConversationConfig>,
+        spans: Option<&mut Vec<MessageSpan>>,
+    ) -> Result<Vec<Rank>> {
         let mut out = Vec::new();
-        self.render_messages_into(&messages, &mut out, config)?;
+        self.render_messages_into(messages, &mut out, config, spans)?;
         let ends_with_final =
             messages.last().is_some_and(|m| m.author.role == Role::Assistant && m.channel.as_deref() == Some("final"));
         if ends_with_final {
