@@ -15,6 +15,7 @@ from typing import (
     Literal,
     Optional,
     Sequence,
+    Tuple,
     Union,
 )
 
@@ -46,6 +47,19 @@ class HarmonyEncodingName(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+@dataclass(frozen=True)
+class MessageSpan:
+    """Where a message lies in a rendered conversation: its position in the
+    conversation, role, channel, first token (``<|start|>``) and one past its
+    last token."""
+
+    index: int
+    role: Role
+    channel: Optional[str]
+    start: int
+    end: int
 
 
 @dataclass(frozen=True)
@@ -221,6 +235,27 @@ class HarmonyEncoding:
         self, conversation: Union[Conversation, Sequence[Message]], config: Optional[RenderConversationConfig] = None
     ) -> List[int]:
         return self._inner.render_messages(_messages(conversation), "training", None, _auto_drop(config))
+
+    def render_conversation_for_training_with_mask(
+        self,
+        conversation: Union[Conversation, Sequence[Message]],
+        config: Optional[RenderConversationConfig] = None,
+        *,
+        train_on: Literal["all_assistant", "last_assistant_turn"] = "all_assistant",
+    ) -> Tuple[List[int], List[int]]:
+        """The training render and its loss mask: ``mask[i]`` is 1 exactly on
+        the tokens the model samples for the chosen assistant messages
+        (everything after the role name, and the ``<|start|>assistant``
+        between messages of one turn), else 0."""
+        return self._inner.render_training_with_mask(_messages(conversation), _auto_drop(config), train_on)
+
+    def message_spans(
+        self, conversation: Union[Conversation, Sequence[Message]], config: Optional[RenderConversationConfig] = None
+    ) -> List[MessageSpan]:
+        """Where each rendered message lies in ``render_conversation`` (and
+        the training render); dropped messages have no span."""
+        spans = self._inner.message_spans(_messages(conversation), _auto_drop(config))
+        return [MessageSpan(i, Role(role), channel, start, end) for i, role, channel, start, end in spans]
 
     def render_conversations_batch(
         self,

@@ -145,6 +145,41 @@ impl PyHarmonyEncoding {
         token_list(py, &tokens)
     }
 
+    /// The training render of `openai_harmony.Message` objects and its
+    /// loss mask (`train_on`: `"all_assistant"` or `"last_assistant_turn"`).
+    #[pyo3(signature = (messages, auto_drop_analysis = true, train_on = "all_assistant"))]
+    fn render_training_with_mask<'py>(
+        &self,
+        py: Python<'py>,
+        messages: &Bound<'py, PyAny>,
+        auto_drop_analysis: bool,
+        train_on: &str,
+    ) -> PyResult<(Bound<'py, PyList>, Vec<u8>)> {
+        let messages = messages_from_py(messages)?;
+        let train_on: crate::TrainOn = train_on.parse().map_err(to_py)?;
+        let config = RenderConversationConfig { auto_drop_analysis };
+        let (tokens, mask) = py
+            .detach(|| {
+                self.inner.render_conversation_for_training_with_mask(&finish(messages)?, Some(&config), train_on)
+            })
+            .map_err(to_py)?;
+        Ok((token_list(py, &tokens)?, mask))
+    }
+
+    /// `(index, role, channel, start, end)` of each rendered message.
+    #[pyo3(signature = (messages, auto_drop_analysis = true))]
+    fn message_spans(
+        &self,
+        py: Python<'_>,
+        messages: &Bound<'_, PyAny>,
+        auto_drop_analysis: bool,
+    ) -> PyResult<Vec<(usize, &'static str, Option<String>, usize, usize)>> {
+        let messages = messages_from_py(messages)?;
+        let config = RenderConversationConfig { auto_drop_analysis };
+        let spans = py.detach(|| self.inner.message_spans(&finish(messages)?, Some(&config))).map_err(to_py)?;
+        Ok(spans.into_iter().map(|s| (s.index, s.role.as_str(), s.channel, s.start, s.end)).collect())
+    }
+
     /// Renders one `openai_harmony.Message` object.
     #[pyo3(signature = (message, conversation_has_function_tools = false))]
     fn render_message<'py>(
