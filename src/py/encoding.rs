@@ -12,6 +12,9 @@ use crate::batch::{parallel_map, RenderKind};
 use crate::chat::{Conversation, Message, Role};
 use crate::{HarmonyError, Rank, RenderConversationConfig, RenderOptions, SpecialTokenSet};
 
+/// A message span as Python gets it: `(index, role, channel, start, end)`.
+type SpanTuple = (usize, &'static str, Option<String>, usize, usize);
+
 #[pyclass(name = "HarmonyEncoding", module = "openai_harmony._native", frozen)]
 pub(crate) struct PyHarmonyEncoding {
     pub(crate) inner: crate::HarmonyEncoding,
@@ -173,7 +176,7 @@ impl PyHarmonyEncoding {
         py: Python<'_>,
         messages: &Bound<'_, PyAny>,
         auto_drop_analysis: bool,
-    ) -> PyResult<Vec<(usize, &'static str, Option<String>, usize, usize)>> {
+    ) -> PyResult<Vec<SpanTuple>> {
         let messages = messages_from_py(messages)?;
         let config = RenderConversationConfig { auto_drop_analysis };
         let spans = py.detach(|| self.inner.message_spans(&finish(messages)?, Some(&config))).map_err(to_py)?;
