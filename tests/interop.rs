@@ -378,6 +378,7 @@ fn responses_stream_event_order() {
     let last = events.last().expect("last");
     assert_eq!(last["type"], "response.incomplete");
     assert_eq!(last["response"]["incomplete_details"]["reason"], "max_output_tokens");
+    assert_eq!(last["response"]["output"][0]["status"], "incomplete", "the cut-off item says so");
 }
 
 #[test]

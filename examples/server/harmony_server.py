@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import sys
 import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Literal, Optional, Sequence, Tuple
 
 from openai_harmony import (
     HarmonyEncoding,
@@ -32,6 +34,7 @@ from openai_harmony import (
     HarmonyError,
     Message,
     Role,
+    TextContent,
     load_harmony_encoding,
 )
 from openai_harmony.interop import (
@@ -45,6 +48,7 @@ from openai_harmony.interop import (
 )
 
 Json = Dict[str, Any]
+logger = logging.getLogger("harmony_server")
 Generator = Callable[[List[int], List[int], Optional[int]], Iterable[int]]
 """``(prompt_tokens, stop_tokens, max_tokens) -> completion tokens``."""
 
@@ -71,14 +75,16 @@ class _Run:
     """One pass over the generator: tokens until a stop token or the budget."""
 
     def __init__(self, generator: Generator, prompt: List[int], stop: List[int], max_tokens: Optional[int]) -> None:
-        self._source = generator(list(prompt), list(stop), max_tokens)
+        self._generator = generator
+        self._prompt = prompt
+        self._stop_tokens = stop
         self._stop = set(stop)
         self._max = max_tokens
         self.tokens: List[int] = []
         self.stopped = False
 
     def __iter__(self) -> Iterator[int]:
-        iterator = iter(self._source)
+        iterator = iter(self._generator(list(self._prompt), list(self._stop_tokens), self._max))
         try:
             while self._max is None or len(self.tokens) < self._max:
                 try:
@@ -147,6 +153,12 @@ class HarmonyServer(ThreadingHTTPServer):
         self._lock = threading.Lock()
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up is not an error worth a traceback.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
     @property
     def port(self) -> int:
         return int(self.server_address[1])
@@ -178,6 +190,7 @@ def make_server(
 class _Handler(BaseHTTPRequestHandler):
     server: HarmonyServer
     protocol_version = "HTTP/1.1"
+    _streaming = False  # whether the response headers went out (an event stream started)
 
     # --- plumbing -----------------------------------------------------------
 
@@ -194,6 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _start_events(self) -> None:
+        self._streaming = True
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -250,6 +264,7 @@ class _Handler(BaseHTTPRequestHandler):
             "/v1/chat/completions": self._chat_completions,
             "/v1/responses": self._responses,
         }
+        self._streaming = False
         try:
             route = routes.get(path)
             if route is None:
@@ -265,11 +280,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(400, RequestError(400, str(error)).body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+        except Exception:
+            # A failing generator: a 500 if nothing was sent yet, else cut the stream.
+            logger.exception("error while serving POST %s", path)
+            self.close_connection = True
+            if not self._streaming:
+                self._send_json(500, RequestError(500, "internal server error", type="server_error").body)
 
     # --- Chat Completions ---------------------------------------------------
 
     def _chat_completions(self, request: Json) -> None:
         enc = self.server.encoding
+        n = request.get("n")
+        if n is not None and n != 1:
+            raise RequestError(400, "only n=1 is supported", param="n")
         max_tokens = _max_tokens(request, "max_completion_tokens", "max_tokens")
         prompt = prompt_for_chat_completions(enc, request)
         model = self._model(request)
@@ -289,19 +313,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, body)
             return
 
-        stream = ChatCompletionStream(enc, request, model=model)
+        stream = ChatCompletionStream(enc, request, model=model, created=int(time.time()))
         self._start_events()
         for token in run:
             for chunk in stream.process(token):
                 self._send_chunk(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n")
-        for chunk in stream.finish(run.finish_reason):
+        finish = stream.finish(run.finish_reason)
+        for chunk in finish:
             self._send_chunk(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n")
         options = request.get("stream_options")
         if isinstance(options, dict) and options.get("include_usage"):
-            usage_chunk = {
+            usage_chunk: Json = {
                 "id": stream.id,
                 "object": "chat.completion.chunk",
-                "created": int(time.time()),
+                "created": finish[-1]["created"] if finish else int(time.time()),
                 "model": model,
                 "choices": [],
                 "usage": {
@@ -339,13 +364,11 @@ class _Handler(BaseHTTPRequestHandler):
         if not request.get("stream"):
             tokens = list(run)
             messages = enc.parse_messages_from_completion_tokens(tokens, Role.ASSISTANT, strict=False)
-            status = "completed" if run.stopped else "incomplete"
+            status: Literal["completed", "incomplete"] = "completed" if run.stopped else "incomplete"
             response = response_from_harmony(
                 messages, request, previous, status=status, model=model, id=f"resp_{uuid.uuid4().hex}"
             )
-            if status == "incomplete":
-                response["incomplete_details"] = {"reason": "max_output_tokens"}
-            response["usage"] = _responses_usage(len(prompt.tokens), len(tokens))
+            response["usage"] = _responses_usage(enc, len(prompt.tokens), len(tokens), messages)
             if store:
                 self.server.store_response(response["id"], [*(previous or []), *inputs, *response["output"]])
             self._send_json(200, response)
@@ -360,6 +383,9 @@ class _Handler(BaseHTTPRequestHandler):
             for event in stream.process(token):
                 self._send_event(event)
         for event in stream.finish(run.finish_reason):
+            if isinstance(event.get("response"), dict):
+                usage = _responses_usage(enc, len(prompt.tokens), len(run.tokens), stream.messages)
+                event["response"]["usage"] = usage
             self._send_event(event)
             last = event
         self._end_events()
@@ -374,12 +400,23 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_chunk(f"event: {event['type']}\ndata: {data}\n\n")
 
 
-def _responses_usage(prompt_tokens: int, completion_tokens: int) -> Json:
+def _responses_usage(
+    enc: HarmonyEncoding, prompt_tokens: int, completion_tokens: int, messages: Sequence[Message]
+) -> Json:
+    # Reasoning tokens: the analysis text re-encoded (the generator's own count
+    # would be exact; this keeps the generator interface to plain tokens).
+    reasoning = sum(
+        len(enc.encode(part.text, disallowed_special=()))
+        for message in messages
+        if message.channel == "analysis"
+        for part in message.content
+        if isinstance(part, TextContent)
+    )
     return {
         "input_tokens": prompt_tokens,
-        "input_tokens_details": {"cached_tokens": 0},
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
         "output_tokens": completion_tokens,
-        "output_tokens_details": {"reasoning_tokens": 0},
+        "output_tokens_details": {"reasoning_tokens": min(reasoning, completion_tokens)},
         "total_tokens": prompt_tokens + completion_tokens,
     }
 

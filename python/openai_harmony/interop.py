@@ -20,6 +20,8 @@ A server is a loop around a token generator::
 from __future__ import annotations
 
 import json
+import secrets
+import string
 import time
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, Iterator, List, Literal, Mapping, Optional, Sequence, Union
@@ -68,6 +70,12 @@ def _dump_items(items: Optional[Iterable[Any]]) -> Optional[str]:
     return None if items is None else json.dumps([_plain(i) for i in items], ensure_ascii=False)
 
 
+def _new_id(prefix: str) -> str:
+    """``prefix_`` and 24 random alphanumerics, as the core makes them."""
+    alphabet = string.digits + string.ascii_letters
+    return prefix + "_" + "".join(secrets.choice(alphabet) for _ in range(24))
+
+
 def _model(request: Any, model: Optional[str]) -> str:
     if model is not None:
         return model
@@ -110,7 +118,7 @@ def chat_completion_from_harmony(
     message = chat_completion_message_from_harmony(messages, request)
     reason = finish_reason or ("tool_calls" if message.get("tool_calls") else "stop")
     out: Json = {
-        "id": id or f"chatcmpl-{time.time_ns():x}",
+        "id": id or _new_id("chatcmpl"),
         "object": "chat.completion",
         "created": int(time.time()) if created is None else created,
         "model": _model(request, model),
@@ -218,8 +226,10 @@ def response_from_harmony(
 ) -> Json:
     """A whole ``response`` object for a non-streaming reply."""
     output = response_output_from_harmony(messages, request, previous_items)
+    if status == "incomplete" and output:
+        output[-1]["status"] = "incomplete"  # the item the budget cut off
     payload = _native.response_object(
-        id or f"resp_{time.time_ns():x}",
+        id or _new_id("resp"),
         _model(request, model),
         int(time.time()) if created_at is None else created_at,
         status,

@@ -46,6 +46,8 @@ pub struct ResponsesStream {
     open: Option<OpenItem>,
     started: bool,
     finished: bool,
+    /// Items closed now are cut off (the token budget ran out).
+    cut_off: bool,
     last_token: Option<Rank>,
 }
 
@@ -66,6 +68,7 @@ impl ResponsesStream {
             open: None,
             started: false,
             finished: false,
+            cut_off: false,
             last_token: None,
         }
     }
@@ -129,15 +132,18 @@ impl ResponsesStream {
         if self.finished {
             return Ok(Vec::new());
         }
-        self.parser.process_eos()?;
-        let mut events = Vec::new();
-        self.ensure_started(&mut events);
-        self.drain(&mut events);
         let stopped = self.last_token.is_some_and(|t| self.parser.encoding().stop_tokens().contains(&t));
         let length = match reason {
             Some(reason) => reason == FinishReason::Length,
             None => !stopped,
         };
+        let mut events = Vec::new();
+        self.ensure_started(&mut events);
+        self.drain(&mut events);
+        // What is still open now was cut off by the budget (or ends the reply).
+        self.cut_off = length;
+        self.parser.process_eos()?;
+        self.drain(&mut events);
         let (kind, status) =
             if length { ("response.incomplete", "incomplete") } else { ("response.completed", "completed") };
         let response = self.response(status);
@@ -260,7 +266,10 @@ impl ResponsesStream {
         if let Some(part) = Self::part(kind, &item.text) {
             self.emit(events, "response.content_part.done", with(json!({"content_index": 0, "part": part})));
         }
-        let done = kind.item(&item.id, &item.text, true);
+        let mut done = kind.item(&item.id, &item.text, true);
+        if self.cut_off {
+            done["status"] = json!("incomplete");
+        }
         self.emit(
             events,
             "response.output_item.done",

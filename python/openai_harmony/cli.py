@@ -1,0 +1,361 @@
+"""``harmony``: render, parse and inspect harmony conversations from a shell.
+
+Every subcommand reads a file (or stdin, for ``-`` or no file) and writes
+stdout. Bad input prints one ``harmony: error: …`` line on stderr and exits
+with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter
+from typing import IO, Any, Dict, List, Optional, Sequence, Tuple
+
+from pydantic import ValidationError
+
+from . import _native
+from ._encoding import HarmonyEncoding, HarmonyEncodingName, HarmonyError, StreamableParser, load_harmony_encoding
+from ._models import (
+    Author,
+    Conversation,
+    DeveloperContent,
+    Message,
+    RenderConversationConfig,
+    Role,
+    SystemContent,
+    ToolDescription,
+)
+
+# Top-level keys and message keys that only Chat Completions requests have.
+_CHAT_KEYS = {"model", "tools", "tool_choice", "reasoning_effort", "response_format", "stream", "max_tokens"}
+_CHAT_MESSAGE_KEYS = {"tool_calls", "tool_call_id", "reasoning_content", "reasoning"}
+
+
+class CliError(Exception):
+    """Bad input: reported as one line, exit status 1."""
+
+
+def _read(path: Optional[str]) -> str:
+    if path is None or path == "-":
+        return sys.stdin.read()
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as e:
+        raise CliError(f"cannot read {path}: {e.strerror}") from None
+
+
+def _load_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise CliError(f"invalid JSON: {e}") from None
+
+
+def _is_chat_request(doc: Any) -> bool:
+    if not isinstance(doc, dict):
+        return False
+    if set(doc) & _CHAT_KEYS:
+        return True
+    messages = doc.get("messages")
+    if isinstance(messages, list):
+        for m in messages:
+            if isinstance(m, dict) and (set(m) & _CHAT_MESSAGE_KEYS or m.get("role") == "tool" and "name" not in m):
+                return True
+    try:
+        Conversation.from_dict(doc)
+    except (ValidationError, ValueError, TypeError):
+        return True
+    return False
+
+
+def load_conversation(text: str, source: str = "auto", date: Optional[str] = None) -> Conversation:
+    """A harmony conversation JSON or a Chat Completions request (``source``:
+    ``auto``, ``harmony`` or ``chat``)."""
+    doc = _load_json(text)
+    if isinstance(doc, list):
+        doc = {"messages": doc}
+    if source == "chat" or (source == "auto" and _is_chat_request(doc)):
+        from .interop import conversation_from_chat_completions
+
+        return conversation_from_chat_completions(doc, date=date)
+    try:
+        return Conversation.from_dict(doc)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise CliError(f"not a harmony conversation: {where}: {first['msg']}") from None
+
+
+def _render(enc: HarmonyEncoding, convo: Conversation, mode: str, role: str) -> List[int]:
+    if mode == "training":
+        return enc.render_conversation_for_training(convo)
+    if mode == "conversation":
+        return enc.render_conversation(convo)
+    return enc.render_conversation_for_completion(convo, Role(role))
+
+
+def _parse_tokens(enc: HarmonyEncoding, text: str) -> List[int]:
+    """Token ids (a JSON list or whitespace-separated) or text with special tokens."""
+    stripped = text.strip()
+    if stripped.startswith("["):
+        ids = _load_json(stripped)
+        if not isinstance(ids, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in ids):
+            raise CliError("a JSON token list must hold integers only")
+        return list(ids)
+    if stripped and re.fullmatch(r"[\d\s,]+", stripped):
+        return [int(t) for t in re.split(r"[\s,]+", stripped) if t]
+    return enc.encode(text, allowed_special="all")
+
+
+# --- colour -------------------------------------------------------------------
+
+_SPECIAL = re.compile(r"<\|[a-z_]+\|>")
+
+
+class _Style:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def _wrap(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color and text else text
+
+    def special(self, text: str) -> str:
+        return self._wrap("1;35", text)
+
+    def header(self, text: str) -> str:
+        return self._wrap("1;36", text)
+
+    def dim(self, text: str) -> str:
+        return self._wrap("2", text)
+
+    def highlight(self, decoded: str) -> str:
+        if not self.color:
+            return decoded
+        return _SPECIAL.sub(lambda m: self.special(m.group(0)), decoded)
+
+
+def inspect_text(enc: HarmonyEncoding, convo: Conversation, color: bool, mode: str = "conversation") -> str:
+    """One block per rendered message (index, role, channel, token span, the
+    decoded tokens with special tokens highlighted), then token counts per
+    message, role and channel."""
+    style = _Style(color)
+    config = RenderConversationConfig(auto_drop_analysis=False) if mode == "conversation" else None
+    tokens = enc.render_conversation(convo, config)
+    spans = enc.message_spans(convo, config)
+    lines: List[str] = []
+    for span in spans:
+        message = convo.messages[span.index]
+        who = message.author.name or message.author.role.value
+        parts = [f"[{span.index}] {who}"]
+        if message.channel:
+            parts.append(message.channel)
+        if message.recipient:
+            parts.append(f"to={message.recipient}")
+        title = " · ".join(parts)
+        lines.append(
+            style.header(f"── {title} ") + style.dim(f"tokens {span.start}–{span.end} ({span.end - span.start})")
+        )
+        lines.append(style.highlight(enc.decode(tokens[span.start : span.end])))
+        lines.append("")
+    by_role: Counter[str] = Counter()
+    by_channel: Counter[str] = Counter()
+    for span in spans:
+        by_role[span.role.value] += span.end - span.start
+        by_channel[span.channel or "(none)"] += span.end - span.start
+    rows: List[Tuple[str, str, int]] = [
+        ("message", f"[{s.index}] {s.role.value}{' · ' + s.channel if s.channel else ''}", s.end - s.start)
+        for s in spans
+    ]
+    rows += [("role", k, v) for k, v in sorted(by_role.items())]
+    rows += [("channel", k, v) for k, v in sorted(by_channel.items())]
+    rows.append(("total", "", len(tokens)))
+    width = max(len(r[1]) for r in rows)
+    lines.append(style.header(f"{'by':<8} {'':<{width}} {'tokens':>7}"))
+    for kind, name, count in rows:
+        lines.append(f"{kind:<8} {name:<{width}} {count:>7}")
+    return "\n".join(lines)
+
+
+# --- subcommands ----------------------------------------------------------------
+
+
+def _role_arg(value: str) -> Optional[Role]:
+    if value == "none":
+        return None
+    try:
+        return Role(value)
+    except ValueError:
+        raise CliError(f"unknown role {value!r}") from None
+
+
+def cmd_render(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> None:
+    convo = load_conversation(_read(args.file), args.source, args.date)
+    tokens = _render(enc, convo, args.mode, args.role)
+    if args.format == "tokens":
+        out.write(" ".join(map(str, tokens)) + "\n")
+    elif args.format == "json":
+        spans = [
+            {"index": s.index, "role": s.role.value, "channel": s.channel, "start": s.start, "end": s.end}
+            for s in enc.message_spans(convo)
+        ]
+        doc = {"tokens": tokens, "text": enc.decode(tokens), "messages": spans}
+        out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+    else:
+        out.write(enc.decode(tokens) + "\n")
+
+
+def cmd_parse(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> None:
+    tokens = _parse_tokens(enc, _read(args.file))
+    role = _role_arg(args.role)
+    if args.events:
+        parser = StreamableParser(enc, role, strict=not args.lenient)
+        for token in tokens:
+            parser.process(token)
+            for event in parser.drain_events():
+                out.write(json.dumps(_event_dict(event), ensure_ascii=False) + "\n")
+        parser.process_eos()
+        for event in parser.drain_events():
+            out.write(json.dumps(_event_dict(event), ensure_ascii=False) + "\n")
+        return
+    messages = enc.parse_messages_from_completion_tokens(tokens, role, strict=not args.lenient)
+    out.write(json.dumps([m.to_dict() for m in messages], ensure_ascii=False, indent=2) + "\n")
+
+
+def _event_dict(event: Any) -> Dict[str, Any]:
+    kind = type(event).__name__
+    body = {k: v for k, v in vars(event).items()}
+    if isinstance(body.get("message"), Message):
+        body["message"] = body["message"].to_dict()
+    if isinstance(body.get("role"), Role):
+        body["role"] = body["role"].value
+    return {"event": kind, **body}
+
+
+def cmd_inspect(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> None:
+    convo = load_conversation(_read(args.file), args.source, args.date)
+    color = not args.no_color and out.isatty()
+    out.write(inspect_text(enc, convo, color) + "\n")
+
+
+DEMO_COMPLETION = (
+    "<|channel|>analysis<|message|>The tool says 18°C and clear in Paris. Answer briefly.<|end|>"
+    "<|start|>assistant<|channel|>final<|message|>It is 18 °C and clear in Paris right now.<|return|>"
+)
+
+
+def demo_conversation() -> Conversation:
+    """System, developer with two function tools, user, an assistant tool
+    call and the tool's result."""
+    tools = [
+        ToolDescription.new(
+            "get_weather",
+            "Gets the current weather for a city.",
+            parameters={
+                "type": "object",
+                "properties": {
+                    "city": {"type": "string", "description": "City name, e.g. Paris"},
+                    "unit": {"type": "string", "enum": ["celsius", "fahrenheit"], "default": "celsius"},
+                },
+                "required": ["city"],
+            },
+        ),
+        ToolDescription.new(
+            "get_time",
+            "Gets the local time of a city.",
+            parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        ),
+    ]
+    return Conversation.from_messages(
+        [
+            Message.from_role_and_content(Role.SYSTEM, SystemContent.new().with_conversation_start_date("2026-11-21")),
+            Message.from_role_and_content(
+                Role.DEVELOPER,
+                DeveloperContent.new().with_instructions("Answer in one sentence.").with_function_tools(tools),
+            ),
+            Message.from_role_and_content(Role.USER, "What's the weather in Paris?"),
+            Message.from_role_and_content(Role.ASSISTANT, '{"city": "Paris"}')
+            .with_channel("commentary")
+            .with_recipient("functions.get_weather")
+            .with_content_type("<|constrain|>json"),
+            Message.from_author_and_content(
+                Author.new(Role.TOOL, "functions.get_weather"), '{"temperature": 18, "sky": "clear"}'
+            )
+            .with_channel("commentary")
+            .with_recipient("assistant"),
+        ]
+    )
+
+
+def cmd_demo(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> None:
+    style = _Style(not args.no_color and out.isatty())
+    convo = demo_conversation()
+    prompt = enc.render_conversation_for_completion(convo, Role.ASSISTANT)
+    out.write(style.header("# The conversation, rendered (harmony inspect)") + "\n\n")
+    out.write(inspect_text(enc, convo, style.color) + "\n\n")
+    out.write(style.header(f"# Prompt for the next assistant turn: {len(prompt)} tokens, ending") + "\n")
+    out.write(style.highlight(enc.decode(prompt[-12:])) + "\n\n")
+    completion = enc.encode(DEMO_COMPLETION, allowed_special="all")
+    messages = enc.parse_messages_from_completion_tokens(completion, Role.ASSISTANT)
+    out.write(style.header(f"# A sampled completion ({len(completion)} tokens), parsed (harmony parse)") + "\n")
+    out.write(json.dumps([m.to_dict() for m in messages], ensure_ascii=False, indent=2) + "\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="harmony", description="Render, parse and inspect the harmony format of gpt-oss.")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    def conversation_input(p: argparse.ArgumentParser) -> None:
+        p.add_argument("file", nargs="?", help="JSON file (default: stdin)")
+        p.add_argument(
+            "--from",
+            dest="source",
+            choices=["auto", "harmony", "chat"],
+            default="auto",
+            help="input kind: a harmony conversation or a Chat Completions request (default: detect)",
+        )
+        p.add_argument("--date", help="current date for Chat Completions input (default: today)")
+
+    p = sub.add_parser("render", help="render a conversation to tokens or text")
+    conversation_input(p)
+    p.add_argument("--for", dest="mode", choices=["completion", "training", "conversation"], default="completion")
+    p.add_argument("--format", choices=["text", "tokens", "json"], default="text")
+    p.add_argument("--role", default="assistant", help="next turn's role with --for completion")
+
+    p = sub.add_parser("parse", help="parse completion tokens into messages")
+    p.add_argument("file", nargs="?", help="token ids (JSON list or whitespace-separated) or text (default: stdin)")
+    p.add_argument("--role", default="assistant", help="role the completion starts in, or 'none'")
+    p.add_argument("--lenient", action="store_true", help="repair malformed output instead of failing")
+    p.add_argument("--events", action="store_true", help="print stream events (JSON lines)")
+
+    p = sub.add_parser("inspect", help="show a rendered conversation message by message, with token counts")
+    conversation_input(p)
+    p.add_argument("--no-color", action="store_true")
+
+    p = sub.add_parser("demo", help="render, inspect and parse an embedded example")
+    p.add_argument("--no-color", action="store_true")
+    return ap
+
+
+COMMANDS = {"render": cmd_render, "parse": cmd_parse, "inspect": cmd_inspect, "demo": cmd_demo}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        enc = load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
+        COMMANDS[args.command](enc, args, sys.stdout)
+    except (CliError, HarmonyError, _native.HarmonyError, ValueError) as e:
+        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"harmony: error: {message}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
