@@ -63,7 +63,7 @@ def _is_chat_request(doc: Any) -> bool:
     messages = doc.get("messages")
     if isinstance(messages, list):
         for m in messages:
-            if isinstance(m, dict) and (set(m) & _CHAT_MESSAGE_KEYS or m.get("role") == "tool" and "name" not in m):
+            if isinstance(m, dict) and set(m) & _CHAT_MESSAGE_KEYS:
                 return True
     try:
         Conversation.from_dict(doc)
@@ -157,7 +157,7 @@ def inspect_text(enc: HarmonyEncoding, convo: Conversation, color: bool, mode: s
             parts.append(f"to={message.recipient}")
         title = " · ".join(parts)
         lines.append(
-            style.header(f"── {title} ") + style.dim(f"tokens {span.start}–{span.end} ({span.end - span.start})")
+            style.header(f"── {title} ") + style.dim(f"tokens {span.start}-{span.end} ({span.end - span.start})")
         )
         lines.append(style.highlight(enc.decode(tokens[span.start : span.end])))
         lines.append("")
