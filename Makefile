@@ -10,10 +10,15 @@ VENV_PY := $(VENV)/bin/python
 PACKAGE_SOURCES := $(shell find src python -type f -not -path '*/__pycache__/*' -not -name '*.so') \
 	Cargo.toml build.rs pyproject.toml README.md
 
-.PHONY: demo test lint rust-lint python-lint python rust-test python-test bench fuzz doc clean
+.PHONY: demo demo-rust test lint rust-lint python-lint python rust-test python-test bench fuzz doc clean
 
-## Render an embedded example conversation (text and token ids), then parse sample completions.
-demo:
+## `harmony demo`: render an embedded conversation (system, developer with two
+## function tools, user, a tool call and its result), inspect it, then parse a
+## sample completion. `make demo-rust` runs the same job through the Rust API.
+demo: python
+	$(VENV)/bin/harmony demo
+
+demo-rust:
 	$(CARGO) run --quiet --release --example demo
 
 ## Every test: lint (Rust and Python), rustdoc, the Rust tests and doctests,

@@ -1,0 +1,134 @@
+"""The ``harmony`` command line: every subcommand, and one clear error line
+(exit status 1, no traceback) on bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import List, Tuple
+
+import pytest
+
+from openai_harmony import HarmonyEncoding, Message, Role
+from openai_harmony.cli import demo_conversation, main
+
+
+def run(argv: List[str], capsys: pytest.CaptureFixture[str], stdin: str = "") -> Tuple[int, str, str]:
+    import io
+
+    old = sys.stdin
+    sys.stdin = io.StringIO(stdin)
+    try:
+        code = main(argv)
+    finally:
+        sys.stdin = old
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def convo_file(tmp_path: Path) -> Path:
+    path = tmp_path / "convo.json"
+    path.write_text(demo_conversation().to_json(), encoding="utf-8")
+    return path
+
+
+def test_render_formats(enc: HarmonyEncoding, convo_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    expected = enc.render_conversation_for_completion(demo_conversation(), Role.ASSISTANT)
+    code, out, _ = run(["render", str(convo_file), "--format", "tokens"], capsys)
+    assert code == 0 and [int(t) for t in out.split()] == expected
+    code, out, _ = run(["render", str(convo_file)], capsys)
+    assert out == enc.decode(expected) + "\n"
+    code, out, _ = run(["render", str(convo_file), "--for", "training", "--format", "json"], capsys)
+    doc = json.loads(out)
+    assert doc["tokens"] == enc.render_conversation_for_training(demo_conversation())
+    assert [m["role"] for m in doc["messages"]] == ["system", "developer", "user", "assistant", "tool"]
+
+
+def test_render_chat_request_from_stdin(enc: HarmonyEncoding, capsys: pytest.CaptureFixture[str]) -> None:
+    request = {"model": "gpt-oss", "reasoning_effort": "high", "messages": [{"role": "user", "content": "Hi"}]}
+    code, out, _ = run(["render", "-", "--date", "2026-01-01"], capsys, stdin=json.dumps(request))
+    assert code == 0
+    assert "Reasoning: high" in out and "Current date: 2026-01-01" in out
+    assert out.endswith("<|start|>user<|message|>Hi<|end|><|start|>assistant\n")
+    # Forced: a harmony conversation read as a chat request.
+    code, out, _ = run(["render", "--from", "chat", "--date", "2026-01-01"], capsys, stdin=json.dumps(request))
+    assert code == 0 and "Reasoning: high" in out
+
+
+def test_parse_ids_text_and_events(enc: HarmonyEncoding, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    message = Message.from_role_and_content(Role.ASSISTANT, "Hello!").with_channel("final")
+    tokens = enc.render(message)[2:]
+    for text in (json.dumps(tokens), " ".join(map(str, tokens)), enc.decode(tokens)):
+        (tmp_path / "c.txt").write_text(text, encoding="utf-8")
+        code, out, err = run(["parse", str(tmp_path / "c.txt")], capsys)
+        assert code == 0, err
+        assert [Message.from_dict(m) for m in json.loads(out)] == [message]
+    code, out, _ = run(["parse", "--events"], capsys, stdin=json.dumps(tokens))
+    events = [json.loads(line) for line in out.splitlines()]
+    assert events[0]["event"] == "MessageStarted"
+    assert events[-1]["event"] == "MessageCompleted"
+    assert "".join(e.get("text", "") for e in events if e["event"] == "ContentDelta") == "Hello!"
+
+
+def test_parse_strict_and_lenient(capsys: pytest.CaptureFixture[str]) -> None:
+    broken = "<|channel|>final<|message|>Hi<|end|> stray <|start|>assistant<|channel|>final<|message|>Bye<|return|>"
+    code, out, err = run(["parse"], capsys, stdin=broken)
+    assert code == 1 and out == ""
+    assert err.startswith("harmony: error: ") and len(err.strip().splitlines()) == 1
+    code, out, _ = run(["parse", "--lenient"], capsys, stdin=broken)
+    assert code == 0 and [m["content"][0]["text"] for m in json.loads(out)] == ["Hi", "Bye"]
+
+
+def test_inspect_plain_and_colour(convo_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["inspect", str(convo_file), "--no-color"], capsys)
+    assert code == 0 and "\x1b[" not in out
+    assert "── [3] assistant · commentary · to=functions.get_weather tokens 181-202 (21)" in out
+    assert "total" in out.splitlines()[-1]
+    from openai_harmony import load_harmony_encoding
+    from openai_harmony.cli import inspect_text
+
+    coloured = inspect_text(load_harmony_encoding("HarmonyGptOss"), demo_conversation(), color=True)
+    assert "\x1b[1;35m<|start|>\x1b[0m" in coloured
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "message"),
+    [
+        (["render"], "{not json", "invalid JSON"),
+        (["render", "/nonexistent/file.json"], "", "cannot read /nonexistent/file.json"),
+        (
+            ["render", "--from", "harmony"],
+            '{"messages": [{"role": "robot", "content": "x"}]}',
+            "Unknown role",
+        ),
+        (
+            ["render"],
+            '{"messages": [{"role": "tool", "tool_call_id": "x", "content": "1"}]}',
+            "matches no earlier tool call",
+        ),
+        (["parse"], "[1, 2, 99999999]", "harmony: error:"),
+        (["parse"], '["a"]', "integers only"),
+        (["parse", "--role", "robot"], "[1]", "unknown role"),
+        (["render", "--role", "robot"], '{"messages": []}', "robot"),
+    ],
+)
+def test_bad_input_is_one_line(argv: List[str], stdin: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(argv, capsys, stdin=stdin)
+    assert code == 1 and out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("harmony: error: ")
+    assert message in err
+
+
+def test_demo_and_console_script(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["demo", "--no-color"], capsys)
+    assert code == 0
+    assert "── [4] functions.get_weather · commentary · to=assistant" in out
+    assert '"text": "It is 18 °C and clear in Paris right now."' in out
+    script = shutil.which("harmony", path=str(Path(sys.executable).parent))
+    assert script is not None, "the wheel installs a `harmony` script"
+    done = subprocess.run([script, "parse"], input="[1, 2, 3]", capture_output=True, text=True, check=False)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
