@@ -108,7 +108,8 @@ def _parse_tokens(enc: HarmonyEncoding, text: str) -> List[int]:
         return list(ids)
     if stripped and re.fullmatch(r"[\d\s,]+", stripped):
         return [int(t) for t in re.split(r"[\s,]+", stripped) if t]
-    return enc.encode(text, allowed_special="all")
+    # A file's final newline is not part of the completion.
+    return enc.encode(text.rstrip("\r\n"), allowed_special="all")
 
 
 # --- colour -------------------------------------------------------------------
