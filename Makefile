@@ -10,7 +10,7 @@ VENV_PY := $(VENV)/bin/python
 PACKAGE_SOURCES := $(shell find src python -type f -not -path '*/__pycache__/*' -not -name '*.so') \
 	Cargo.toml build.rs pyproject.toml README.md
 
-.PHONY: demo demo-rust test lint rust-lint python-lint python rust-test python-test bench fuzz doc clean
+.PHONY: demo demo-rust package test lint rust-lint python-lint python rust-test python-test bench fuzz doc clean
 
 ## `harmony demo`: render an embedded conversation (system, developer with two
 ## function tools, user, a tool call and its result), inspect it, then parse a
@@ -23,7 +23,7 @@ demo-rust:
 
 ## Every test: lint (Rust and Python), rustdoc, the Rust tests and doctests,
 ## the Python tests, and the reference vectors through the Python package.
-test: lint doc rust-test python-test
+test: lint doc rust-test python-test package
 
 rust-test:
 	$(CARGO) test --all-targets
@@ -74,6 +74,10 @@ fuzz:
 
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
+
+## The crate as it would be published: packaged, then built from the package.
+package:
+	$(CARGO) package --allow-dirty --quiet
 
 clean:
 	$(CARGO) clean

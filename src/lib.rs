@@ -17,7 +17,7 @@
 //! The vocabulary (`o200k_harmony`) is embedded: loading needs no network,
 //! no environment variable and no file.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod batch;
 pub mod chat;
