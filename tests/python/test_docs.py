@@ -59,3 +59,46 @@ def test_cli_examples_run(tmp_path: Path) -> None:
         ["harmony", "inspect", "convo.json", "--no-color"], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert done.stdout == shown
+
+
+def test_format_doc_is_true() -> None:
+    """docs/format.md: the special-token table and the examples match the library."""
+    from openai_harmony import (
+        Author,
+        Conversation,
+        HarmonyEncodingName,
+        Message,
+        Role,
+        SystemContent,
+        load_harmony_encoding,
+    )
+
+    enc = load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
+    text = (ROOT / "docs/format.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `<\\\|(\w+)\\\|>` \| (\d+) \|", text, re.M)
+    assert len(rows) == 9
+    for name, token_id in rows:
+        assert enc.encode(f"<|{name}|>", allowed_special="all") == [int(token_id)]
+    blocks = shell_blocks("docs/format.md", "text")
+    call = (
+        Message.from_role_and_content(Role.ASSISTANT, '{"city": "Oslo"}')
+        .with_channel("commentary")
+        .with_recipient("functions.get_weather")
+        .with_content_type("<|constrain|>json")
+    )
+    result = (
+        Message.from_author_and_content(Author.new(Role.TOOL, "functions.get_weather"), '{"sky": "snow"}')
+        .with_channel("commentary")
+        .with_recipient("assistant")
+    )
+    assert blocks[1] == enc.decode(enc.render(call)) + "\n" + enc.decode(enc.render(result)) + "\n"
+    convo = Conversation.from_messages(
+        [
+            Message.from_role_and_content(Role.SYSTEM, SystemContent.new().with_conversation_start_date("2026-11-21")),
+            Message.from_role_and_content(Role.USER, "What is 2 + 2?"),
+        ]
+    )
+    assert blocks[3] == enc.decode(enc.render_conversation_for_completion(convo, Role.ASSISTANT)) + "\n"
+    answer = enc.encode(blocks[4].strip(), allowed_special="all")
+    parsed = enc.parse_messages_from_completion_tokens(answer, Role.ASSISTANT)
+    assert [m.channel for m in parsed] == ["analysis", "final"]
