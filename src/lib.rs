@@ -43,6 +43,11 @@ pub use tokenizer::{Rank, SpecialTokenSet, Tokenizer};
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+/// The examples of `docs/rust.md`, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/rust.md")]
+struct RustDocDoctests;
+
 /// The Rust examples of `docs/interop.md`, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../docs/interop.md")]
