@@ -62,7 +62,6 @@ pub struct ChatCompletionStream {
     role_sent: bool,
     current: Option<Current>,
     tool_calls: usize,
-    last_token: Option<Rank>,
     finished: bool,
 }
 
@@ -79,7 +78,6 @@ impl ChatCompletionStream {
             role_sent: false,
             current: None,
             tool_calls: 0,
-            last_token: None,
             finished: false,
         }
     }
@@ -121,7 +119,6 @@ impl ChatCompletionStream {
     pub fn process_tokens(&mut self, tokens: &[Rank]) -> Result<Vec<Value>> {
         for &token in tokens {
             self.parser.process(token)?;
-            self.last_token = Some(token);
         }
         Ok(self.drain())
     }
@@ -145,7 +142,7 @@ impl ChatCompletionStream {
 
     /// The reason [`finish`](Self::finish) would give now.
     pub fn inferred_reason(&self) -> FinishReason {
-        let stopped = self.last_token.is_some_and(|t| self.parser.encoding().stop_tokens().contains(&t));
+        let stopped = super::ended_on_stop(&self.parser);
         if !stopped {
             FinishReason::Length
         } else if self.tool_calls > 0 {

@@ -118,6 +118,12 @@ pub fn new_id(prefix: &str) -> String {
     out
 }
 
+/// Whether the last token a stream parser took is a stop token (the reply
+/// ended by itself rather than running out of budget).
+pub(crate) fn ended_on_stop(parser: &crate::parse::StreamableParser) -> bool {
+    parser.tokens().last().is_some_and(|t| parser.encoding().stop_tokens().contains(t))
+}
+
 /// Seconds since the Unix epoch (0 if the clock is before it).
 pub(crate) fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)

@@ -48,7 +48,6 @@ pub struct ResponsesStream {
     finished: bool,
     /// Items closed now are cut off (the token budget ran out).
     cut_off: bool,
-    last_token: Option<Rank>,
 }
 
 impl ResponsesStream {
@@ -69,7 +68,6 @@ impl ResponsesStream {
             started: false,
             finished: false,
             cut_off: false,
-            last_token: None,
         }
     }
 
@@ -117,7 +115,6 @@ impl ResponsesStream {
     pub fn process_tokens(&mut self, tokens: &[Rank]) -> Result<Vec<Value>> {
         for &token in tokens {
             self.parser.process(token)?;
-            self.last_token = Some(token);
         }
         let mut events = Vec::new();
         self.ensure_started(&mut events);
@@ -132,7 +129,7 @@ impl ResponsesStream {
         if self.finished {
             return Ok(Vec::new());
         }
-        let stopped = self.last_token.is_some_and(|t| self.parser.encoding().stop_tokens().contains(&t));
+        let stopped = super::ended_on_stop(&self.parser);
         let length = match reason {
             Some(reason) => reason == FinishReason::Length,
             None => !stopped,
