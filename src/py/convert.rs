@@ -1,19 +1,27 @@
 //! Conversions between the Python package's objects and the core's types,
 //! done natively so that the GIL-held part of a call stays small.
 //!
-//! - Messages are read attribute by attribute from the pydantic models
-//!   (text content directly; system and developer content through their
-//!   `model_dump_json()`, which pydantic-core produces natively, parsed
-//!   later with the GIL released).
-//! - Token lists are built from a table of Python ints shared by all calls:
-//!   a list of n tokens costs n reference-count increments instead of n
-//!   integer allocations.
+//! - Messages are read attribute by attribute from the pydantic models.
+//!   Text is borrowed, not copied: a [`PyBackedStr`] points into the
+//!   Python string's UTF-8 buffer. System and developer content is
+//!   serialized by pydantic-core (`__pydantic_serializer__.to_json`, the
+//!   bytes behind `model_dump_json()`), also borrowed. Copying the text and
+//!   parsing the JSON happen in [`finish`], with the GIL released, and the
+//!   borrowed objects are dropped only once the GIL is held again.
+//! - Token lists are built in place from a table of Python ints shared by
+//!   all calls: a list of n tokens costs n reference-count increments
+//!   instead of n integer allocations. This uses CPython's list layout
+//!   (`PyList_SET_ITEM`), so the module is built per CPython version
+//!   rather than for the stable ABI.
 
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::OnceLock;
 
+use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedStr;
+use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{PyList, PyString};
 
 use super::to_py;
@@ -30,13 +38,13 @@ fn opt_string(obj: &Bound<'_, PyAny>, name: &Bound<'_, PyString>) -> PyResult<Op
 }
 
 /// A content item as read under the GIL: text, or the JSON of system or
-/// developer content, parsed later without the GIL.
+/// developer content, both borrowed from Python objects.
 pub(crate) enum RawContent {
-    Text(String),
-    Json(String),
+    Text(PyBackedStr),
+    Json(PyBackedBytes),
 }
 
-/// A message as read under the GIL; [`RawMessage::into_message`] finishes
+/// A message as read under the GIL; [`RawMessage::to_message`] finishes
 /// the conversion and needs no GIL.
 pub(crate) struct RawMessage {
     author: Author,
@@ -47,41 +55,52 @@ pub(crate) struct RawMessage {
 }
 
 impl RawMessage {
-    pub(crate) fn into_message(self) -> Result<Message, HarmonyError> {
+    /// The core message; needs no GIL (the borrowed data is immutable).
+    pub(crate) fn to_message(&self) -> Result<Message, HarmonyError> {
         let content = self
             .content
-            .into_iter()
+            .iter()
             .map(|c| match c {
-                RawContent::Text(text) => Ok(Content::Text(TextContent { text })),
-                RawContent::Json(json) => serde_json::from_str(&json).map_err(HarmonyError::from),
+                RawContent::Text(text) => Ok(Content::Text(TextContent { text: String::from(&**text) })),
+                RawContent::Json(json) => serde_json::from_slice(json).map_err(HarmonyError::from),
             })
             .collect::<Result<Vec<Content>, HarmonyError>>()?;
         Ok(Message {
-            author: self.author,
-            recipient: self.recipient,
+            author: self.author.clone(),
+            recipient: self.recipient.clone(),
             content,
-            channel: self.channel,
-            content_type: self.content_type,
+            channel: self.channel.clone(),
+            content_type: self.content_type.clone(),
         })
     }
 }
 
-/// Finishes the conversion of messages read under the GIL.
-pub(crate) fn finish(raw: Vec<RawMessage>) -> Result<Vec<Message>, HarmonyError> {
-    raw.into_iter().map(RawMessage::into_message).collect()
+/// Finishes the conversion of messages read under the GIL. Call it with
+/// the GIL released, and drop `raw` after taking the GIL back.
+pub(crate) fn finish(raw: &[RawMessage]) -> Result<Vec<Message>, HarmonyError> {
+    raw.iter().map(RawMessage::to_message).collect()
 }
 
 fn content_from_py(item: &Bound<'_, PyAny>) -> PyResult<RawContent> {
     let py = item.py();
     // Check the type first: a failed extract would build an exception.
     if item.is_instance_of::<PyString>() {
-        return Ok(RawContent::Text(item.extract::<String>()?));
+        return Ok(RawContent::Text(item.extract::<PyBackedStr>()?));
     }
     let kind = item.getattr(intern!(py, "type"))?;
     if &*kind.extract::<PyBackedStr>()? == "text" {
-        return Ok(RawContent::Text(item.getattr(intern!(py, "text"))?.extract::<String>()?));
+        return Ok(RawContent::Text(item.getattr(intern!(py, "text"))?.extract::<PyBackedStr>()?));
     }
-    Ok(RawContent::Json(item.call_method0(intern!(py, "model_dump_json"))?.extract::<String>()?))
+    // `model_dump_json()` without its final bytes-to-str decode.
+    let json = match item.get_type().getattr(intern!(py, "__pydantic_serializer__")) {
+        Ok(serializer) => serializer.call_method1(intern!(py, "to_json"), (item,))?,
+        Err(_) => item.call_method0(intern!(py, "model_dump_json"))?,
+    };
+    if json.is_instance_of::<PyString>() {
+        let text = json.extract::<PyBackedStr>()?;
+        return Ok(RawContent::Json(pyo3::types::PyBytes::new(py, text.as_bytes()).extract::<PyBackedBytes>()?));
+    }
+    Ok(RawContent::Json(json.extract::<PyBackedBytes>()?))
 }
 
 /// Reads one `openai_harmony.Message`.
@@ -109,24 +128,57 @@ pub(crate) fn messages_from_py(seq: &Bound<'_, PyAny>) -> PyResult<Vec<RawMessag
     seq.try_iter()?.map(|m| message_from_py(&m?)).collect()
 }
 
-/// The Python int of every vocabulary id, created on first use.
-fn int_table() -> &'static [OnceLock<Py<PyAny>>] {
-    static TABLE: OnceLock<Box<[OnceLock<Py<PyAny>>]>> = OnceLock::new();
-    TABLE.get_or_init(|| (0..=crate::tokenizer::LAST_SPECIAL).map(|_| OnceLock::new()).collect())
+/// The Python int of every vocabulary id, created on first use and then
+/// kept for the life of the process (the table owns one reference each).
+fn int_table() -> &'static [AtomicPtr<ffi::PyObject>] {
+    static TABLE: OnceLock<Box<[AtomicPtr<ffi::PyObject>]>> = OnceLock::new();
+    TABLE.get_or_init(|| (0..=crate::tokenizer::LAST_SPECIAL).map(|_| AtomicPtr::new(ptr::null_mut())).collect())
 }
 
-/// A Python list of the tokens.
+/// A new reference to the Python int `t`, or null with a Python error set.
+///
+/// # Safety
+/// The GIL must be held.
+unsafe fn int_of(table: &[AtomicPtr<ffi::PyObject>], t: Rank) -> *mut ffi::PyObject {
+    let Some(slot) = table.get(t as usize) else {
+        return ffi::PyLong_FromUnsignedLong(t.into());
+    };
+    let mut int = slot.load(Ordering::Acquire);
+    if int.is_null() {
+        let fresh = ffi::PyLong_FromUnsignedLong(t.into());
+        if fresh.is_null() {
+            return fresh;
+        }
+        int = match slot.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => fresh,
+            Err(existing) => {
+                ffi::Py_DECREF(fresh);
+                existing
+            }
+        };
+    }
+    ffi::Py_INCREF(int);
+    int
+}
+
+/// A Python list of the tokens. Built in place from the shared ints: a
+/// list of n tokens costs n reference-count increments, no allocation.
 pub(crate) fn token_list<'py>(py: Python<'py>, tokens: &[Rank]) -> PyResult<Bound<'py, PyList>> {
     let table = int_table();
-    let items = tokens.iter().map(|&t| match table.get(t as usize) {
-        Some(cell) => match cell.get() {
-            Some(int) => int.bind(py).clone(),
-            None => {
-                let int = t.into_pyobject(py).map(|i| i.into_any()).unwrap_or_else(|e| match e {});
-                cell.get_or_init(|| int.clone().unbind()).bind(py).clone()
+    let len = ffi::Py_ssize_t::try_from(tokens.len())?;
+    // SAFETY: `py` proves the GIL is held. `PyList_New` returns a new list
+    // of `len` null slots (or null with an error set, turned into `Err`);
+    // each slot is set exactly once, with a new reference, and a list with
+    // slots left null (if creating an int fails) is still safe to free.
+    unsafe {
+        let list = Bound::from_owned_ptr_or_err(py, ffi::PyList_New(len))?;
+        for (i, &t) in tokens.iter().enumerate() {
+            let int = int_of(table, t);
+            if int.is_null() {
+                return Err(PyErr::fetch(py));
             }
-        },
-        None => t.into_pyobject(py).map(|i| i.into_any()).unwrap_or_else(|e| match e {}),
-    });
-    PyList::new(py, items)
+            ffi::PyList_SET_ITEM(list.as_ptr(), i as ffi::Py_ssize_t, int);
+        }
+        Ok(list.cast_into_unchecked::<PyList>())
+    }
 }

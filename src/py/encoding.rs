@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
 use super::convert::{finish, message_from_py, messages_from_py, token_list, RawMessage};
+use super::gil::Call;
 use super::{json_err, role_of, to_py, PyHarmonyError};
 use crate::batch::{parallel_map, RenderKind};
 use crate::chat::{Conversation, Message, Role};
@@ -29,7 +30,8 @@ fn render_json<F>(py: Python<'_>, conversation_json: &str, f: F) -> PyResult<Vec
 where
     F: FnOnce(&Conversation) -> Result<Vec<Rank>, HarmonyError> + Send,
 {
-    py.detach(|| f(&Conversation::from_json(conversation_json)?)).map_err(to_py)
+    let call = Call::enter();
+    call.detach(py, || f(&Conversation::from_json(conversation_json)?)).map_err(to_py)
 }
 
 /// The rendering a Python `mode` string (and next role) asks for.
@@ -90,7 +92,8 @@ impl PyHarmonyEncoding {
     }
 
     fn encode_ordinary(&self, py: Python<'_>, text: &str) -> Vec<Rank> {
-        py.detach(|| self.inner.encode_ordinary(text))
+        let call = Call::enter();
+        call.detach(py, || self.inner.encode_ordinary(text))
     }
 
     /// tiktoken's `encode`: `allowed` / `disallowed` special token texts,
@@ -103,18 +106,21 @@ impl PyHarmonyEncoding {
         allowed: Option<Vec<String>>,
         disallowed: Option<Vec<String>>,
     ) -> PyResult<Vec<Rank>> {
+        let call = Call::enter();
         let (allowed, disallowed) = (token_set(&allowed), token_set(&disallowed));
-        py.detach(|| self.inner.tokenizer().encode_checked(text, special_set(&allowed), special_set(&disallowed)))
+        call.detach(py, || self.inner.tokenizer().encode_checked(text, special_set(&allowed), special_set(&disallowed)))
             .map_err(to_py)
     }
 
     fn decode_bytes<'py>(&self, py: Python<'py>, tokens: Vec<Rank>) -> PyResult<Bound<'py, PyBytes>> {
-        let bytes = py.detach(|| self.inner.decode_bytes(&tokens)).map_err(to_py)?;
+        let call = Call::enter();
+        let bytes = call.detach(py, || self.inner.decode_bytes(&tokens)).map_err(to_py)?;
         Ok(PyBytes::new(py, &bytes))
     }
 
     fn decode_utf8(&self, py: Python<'_>, tokens: Vec<Rank>) -> PyResult<String> {
-        py.detach(|| self.inner.decode_utf8(&tokens)).map_err(to_py)
+        let call = Call::enter();
+        call.detach(py, || self.inner.decode_utf8(&tokens)).map_err(to_py)
     }
 
     fn is_special_token(&self, token: Rank) -> bool {
@@ -141,10 +147,12 @@ impl PyHarmonyEncoding {
         next_turn_role: Option<&str>,
         auto_drop_analysis: bool,
     ) -> PyResult<Bound<'py, PyList>> {
+        let call = Call::enter();
         let messages = messages_from_py(messages)?;
         let kind = render_kind(mode, next_turn_role)?;
         let config = RenderConversationConfig { auto_drop_analysis };
-        let tokens = py.detach(|| self.inner.render_as(&finish(messages)?, kind, Some(&config))).map_err(to_py)?;
+        let tokens =
+            call.detach(py, || self.inner.render_as(&finish(&messages)?, kind, Some(&config))).map_err(to_py)?;
         token_list(py, &tokens)
     }
 
@@ -158,12 +166,13 @@ impl PyHarmonyEncoding {
         auto_drop_analysis: bool,
         train_on: &str,
     ) -> PyResult<(Bound<'py, PyList>, Vec<u8>)> {
+        let call = Call::enter();
         let messages = messages_from_py(messages)?;
         let train_on: crate::TrainOn = train_on.parse().map_err(to_py)?;
         let config = RenderConversationConfig { auto_drop_analysis };
-        let (tokens, mask) = py
-            .detach(|| {
-                self.inner.render_conversation_for_training_with_mask(&finish(messages)?, Some(&config), train_on)
+        let (tokens, mask) = call
+            .detach(py, || {
+                self.inner.render_conversation_for_training_with_mask(&finish(&messages)?, Some(&config), train_on)
             })
             .map_err(to_py)?;
         Ok((token_list(py, &tokens)?, mask))
@@ -177,9 +186,10 @@ impl PyHarmonyEncoding {
         messages: &Bound<'_, PyAny>,
         auto_drop_analysis: bool,
     ) -> PyResult<Vec<SpanTuple>> {
+        let call = Call::enter();
         let messages = messages_from_py(messages)?;
         let config = RenderConversationConfig { auto_drop_analysis };
-        let spans = py.detach(|| self.inner.message_spans(&finish(messages)?, Some(&config))).map_err(to_py)?;
+        let spans = call.detach(py, || self.inner.message_spans(&finish(&messages)?, Some(&config))).map_err(to_py)?;
         Ok(spans.into_iter().map(|s| (s.index, s.role.as_str(), s.channel, s.start, s.end)).collect())
     }
 
@@ -191,15 +201,17 @@ impl PyHarmonyEncoding {
         message: &Bound<'py, PyAny>,
         conversation_has_function_tools: bool,
     ) -> PyResult<Bound<'py, PyList>> {
+        let call = Call::enter();
         let message = message_from_py(message)?;
         let options = RenderOptions { conversation_has_function_tools };
-        let tokens = py.detach(|| self.inner.render(&message.into_message()?, Some(&options))).map_err(to_py)?;
+        let tokens = call.detach(py, || self.inner.render(&message.to_message()?, Some(&options))).map_err(to_py)?;
         token_list(py, &tokens)
     }
 
     #[pyo3(signature = (message_json, conversation_has_function_tools = false))]
     fn render(&self, py: Python<'_>, message_json: &str, conversation_has_function_tools: bool) -> PyResult<Vec<Rank>> {
-        py.detach(|| {
+        let call = Call::enter();
+        call.detach(py, || {
             let message: Message = serde_json::from_str(message_json)?;
             self.inner.render(&message, Some(&RenderOptions { conversation_has_function_tools }))
         })
@@ -256,19 +268,16 @@ impl PyHarmonyEncoding {
         next_turn_role: Option<&str>,
         auto_drop_analysis: bool,
     ) -> PyResult<Bound<'py, PyList>> {
+        let call = Call::enter();
         let kind = render_kind(mode, next_turn_role)?;
         let inputs = conversations.try_iter()?.map(|item| batch_input(&item?)).collect::<PyResult<Vec<_>>>()?;
-        // Parallel workers take their input out of its slot.
-        let inputs: Vec<std::sync::Mutex<Option<BatchInput>>> =
-            inputs.into_iter().map(|i| std::sync::Mutex::new(Some(i))).collect();
         let config = RenderConversationConfig { auto_drop_analysis };
-        let results = py.detach(|| {
-            parallel_map(&inputs, |slot| {
-                let input = slot.lock().ok().and_then(|mut s| s.take());
+        // The inputs borrow Python objects: they are dropped after the GIL is back.
+        let results = call.detach(py, || {
+            parallel_map(&inputs, |input| {
                 let convo = match input {
-                    Some(BatchInput::Messages(raw)) => Conversation::from_messages(finish(raw)?),
-                    Some(BatchInput::Json(json)) => Conversation::from_json(&json)?,
-                    None => Conversation::default(),
+                    BatchInput::Messages(raw) => Conversation::from_messages(finish(raw)?),
+                    BatchInput::Json(json) => Conversation::from_json(json)?,
                 };
                 self.inner.render_as(&convo, kind, Some(&config))
             })
@@ -294,8 +303,9 @@ impl PyHarmonyEncoding {
         role: Option<&str>,
         strict: bool,
     ) -> PyResult<Vec<String>> {
+        let call = Call::enter();
         let role = role_of(role)?;
-        let results = py.detach(|| {
+        let results = call.detach(py, || {
             parallel_map(&completions, |tokens| {
                 let messages =
                     self.inner.parse_messages_from_completion_tokens(tokens.iter().copied(), role, strict)?;
@@ -318,8 +328,9 @@ impl PyHarmonyEncoding {
         role: Option<&str>,
         strict: bool,
     ) -> PyResult<(String, String)> {
+        let call = Call::enter();
         let role = role_of(role)?;
-        let parsed = py.detach(|| self.inner.parse_completion(tokens, role, strict)).map_err(to_py)?;
+        let parsed = call.detach(py, || self.inner.parse_completion(tokens, role, strict)).map_err(to_py)?;
         let messages = serde_json::to_string(&parsed.messages).map_err(json_err)?;
         let diagnostics = serde_json::to_string(&parsed.diagnostics).map_err(json_err)?;
         Ok((messages, diagnostics))

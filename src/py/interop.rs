@@ -96,7 +96,7 @@ pub(crate) fn chat_completion_message_from_harmony(
     py.detach(|| {
         let request = request_json.map(parse).transpose()?;
         let names = names("chat", request.as_ref(), None)?;
-        let messages = finish(raw).map_err(to_py)?;
+        let messages = finish(&raw).map_err(to_py)?;
         to_json(&interop::chat_completion_message_from_harmony(&messages, &names).map_err(to_py)?)
     })
 }
@@ -115,7 +115,7 @@ pub(crate) fn response_output_from_harmony(
         let request = request_json.map(parse).transpose()?;
         let previous = parse_items(previous_items_json)?;
         let names = names("responses", request.as_ref(), previous.as_deref())?;
-        let messages = finish(raw).map_err(to_py)?;
+        let messages = finish(&raw).map_err(to_py)?;
         to_json(&interop::response_output_from_harmony(&messages, &names).map_err(to_py)?)
     })
 }

@@ -14,8 +14,12 @@ use pyo3::prelude::*;
 use crate::chat::{Role, ToolNamespaceConfig};
 use crate::HarmonyError;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod convert;
 mod encoding;
+mod gil;
 mod interop;
 mod parser;
 
@@ -80,6 +84,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(default_system_content_json, m)?)?;
     m.add_function(wrap_pyfunction!(set_render_cache_capacity, m)?)?;
     m.add_function(wrap_pyfunction!(render_cache_info, m)?)?;
+    m.add_function(wrap_pyfunction!(gil::set_gil_spin_us, m)?)?;
+    m.add_function(wrap_pyfunction!(gil::gil_spin_us, m)?)?;
     m.add_class::<interop::PyChatCompletionStream>()?;
     m.add_class::<interop::PyResponsesStream>()?;
     m.add_function(wrap_pyfunction!(interop::conversation_from_chat_completions, m)?)?;
