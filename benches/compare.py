@@ -39,7 +39,8 @@ TARGETS = {
 
 
 def run(python: str, quick: bool, env: Optional[Dict[str, str]] = None) -> Dict[str, float]:
-    args = [python, str(WORKLOADS), "--json"] + (["--quick"] if quick else [])
+    # Absolute (not resolved: a venv's python is a symlink), as the run's cwd differs.
+    args = [os.path.abspath(python), str(WORKLOADS), "--json"] + (["--quick"] if quick else [])
     full_env = dict(os.environ, **(env or {}))
     out = subprocess.run(args, check=True, capture_output=True, text=True, env=full_env, cwd=WORKLOADS.parent)
     return json.loads(out.stdout.strip().splitlines()[-1])

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Two threads rendering against one, best of N rounds, with the render
-cache on and off: `python benches/threads.py [--rounds N]`.
+cache on and off: `python benches/threads.py [--rounds N] [--renders N]
+[--gil-spin-us US]`.
 
 Uses the `medium` conversation of ../shared/bench/workloads.py when it is
 there (8 turns, 10 function tools), else a built-in one of similar size."""
@@ -45,7 +46,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--renders", type=int, default=80)
+    ap.add_argument("--gil-spin-us", type=int, default=None, help="set_gil_spin_us (0: no spin)")
     a = ap.parse_args()
+    if a.gil_spin_us is not None:
+        _native.set_gil_spin_us(a.gil_spin_us)
     enc = load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
     convo = conversation()
 

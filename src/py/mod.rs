@@ -2,10 +2,11 @@
 //! `openai_harmony._native`, wrapped by the Python package in
 //! `python/openai_harmony/`.
 //!
-//! Thin by design: convert arguments, release the GIL around core work,
-//! call the core, convert back. Messages and conversations cross the
-//! boundary as JSON in the core's serde form; the Python package turns them
-//! into its pydantic models.
+//! Thin by design: convert arguments, release the GIL around core work
+//! (`gil.rs`), call the core, convert back. Messages going in are read from
+//! the pydantic objects natively (`convert.rs`); messages coming out cross
+//! as JSON in the core's serde form, which the Python package turns into
+//! its pydantic models.
 
 use pyo3::create_exception;
 use pyo3::exceptions::PyRuntimeError;

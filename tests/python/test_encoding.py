@@ -26,6 +26,7 @@ from openai_harmony import (
     RenderOptions,
     Role,
     SystemContent,
+    TextContent,
     ToolDescription,
     load_harmony_encoding,
 )
@@ -232,3 +233,43 @@ def test_a_plain_list_of_messages_renders_like_a_conversation(enc: HarmonyEncodi
     assert enc.render_conversation_for_completion(messages, Role.ASSISTANT) == enc.render_conversation_for_completion(
         convo, Role.ASSISTANT
     )
+
+
+def test_concurrent_renders_match_with_and_without_the_gil_spin(enc: HarmonyEncoding) -> None:
+    # Non-ASCII text (borrowed as UTF-8), developer content (pydantic JSON),
+    # and more threads than CPUs (where the spin stands down).
+    from openai_harmony import _native
+
+    tool = ToolDescription.new("lookup", "Looks up ünïcödé 🐍", parameters={"type": "object", "properties": {}})
+    convos = [
+        Conversation.from_messages(
+            [
+                Message.from_role_and_content(Role.DEVELOPER, DeveloperContent.new().with_function_tools([tool])),
+                Message.from_role_and_content(Role.USER, f"Frage {i}: Größe von 東京? " * (i + 1)),
+                Message.from_role_and_content(Role.ASSISTANT, f"Antwort {i} ✓").with_channel("final"),
+            ]
+        )
+        for i in range(6)
+    ]
+    expected = [enc.render_conversation_for_completion(c, Role.ASSISTANT) for c in convos]
+    old = _native.gil_spin_us()
+    try:
+        for spin in (old, 0, 5_000):
+            _native.set_gil_spin_us(spin)
+            assert _native.gil_spin_us() == spin
+            for workers in (2, 8):
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    got = list(
+                        pool.map(
+                            lambda i: enc.render_conversation_for_completion(convos[i % 6], Role.ASSISTANT), range(120)
+                        )
+                    )
+                assert all(g == expected[i % 6] for i, g in enumerate(got))
+    finally:
+        _native.set_gil_spin_us(old)
+    # Changing a message between renders changes the result (nothing stale).
+    item = convos[0].messages[1].content[0]
+    assert isinstance(item, TextContent)
+    item.text = "Geändert"
+    changed = enc.render_conversation_for_completion(convos[0], Role.ASSISTANT)
+    assert changed != expected[0] and "Geändert" in enc.decode_utf8(changed)
