@@ -1,7 +1,8 @@
 //! Conversions between the Python package's objects and the core's types,
 //! done natively so that the GIL-held part of a call stays small.
 //!
-//! - Messages are read attribute by attribute from the pydantic models.
+//! - Messages are read field by field from the pydantic models (from the
+//!   instance dict, falling back to `getattr`).
 //!   Text is borrowed, not copied: a [`PyBackedStr`] points into the
 //!   Python string's UTF-8 buffer. System and developer content is
 //!   serialized by pydantic-core (`__pydantic_serializer__.to_json`, the
@@ -22,19 +23,46 @@ use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
-use pyo3::types::{PyList, PyString};
+use pyo3::types::{PyDict, PyList, PyString};
 
 use super::to_py;
 use crate::chat::{Author, Content, Message, Role, TextContent};
 use crate::{HarmonyError, Rank};
 
-fn opt_string(obj: &Bound<'_, PyAny>, name: &Bound<'_, PyString>) -> PyResult<Option<String>> {
-    let value = obj.getattr(name)?;
-    if value.is_none() {
-        Ok(None)
-    } else {
-        Ok(Some(value.extract::<String>()?))
+/// The attributes of a pydantic model, read from its instance dict (where
+/// pydantic keeps field values: a dict lookup costs a fraction of a
+/// `getattr` through `BaseModel`'s hooks), falling back to `getattr` for
+/// anything else.
+struct Fields<'a, 'py> {
+    obj: &'a Bound<'py, PyAny>,
+    dict: Option<Bound<'py, PyDict>>,
+}
+
+impl<'a, 'py> Fields<'a, 'py> {
+    fn of(obj: &'a Bound<'py, PyAny>) -> Self {
+        let dict = obj.getattr(intern!(obj.py(), "__dict__")).ok().and_then(|d| d.cast_into::<PyDict>().ok());
+        Fields { obj, dict }
     }
+
+    fn get(&self, name: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(value) = self.dict.as_ref().map(|d| d.get_item(name)).transpose()?.flatten() {
+            return Ok(value);
+        }
+        self.obj.getattr(name)
+    }
+
+    fn opt_str(&self, name: &Bound<'py, PyString>) -> PyResult<Option<PyBackedStr>> {
+        let value = self.get(name)?;
+        if value.is_none() {
+            Ok(None)
+        } else {
+            Ok(Some(value.extract::<PyBackedStr>()?))
+        }
+    }
+}
+
+fn owned(s: &Option<PyBackedStr>) -> Option<String> {
+    s.as_deref().map(String::from)
 }
 
 /// A content item as read under the GIL: text, or the JSON of system or
@@ -47,10 +75,11 @@ pub(crate) enum RawContent {
 /// A message as read under the GIL; [`RawMessage::to_message`] finishes
 /// the conversion and needs no GIL.
 pub(crate) struct RawMessage {
-    author: Author,
-    recipient: Option<String>,
-    channel: Option<String>,
-    content_type: Option<String>,
+    role: Role,
+    name: Option<PyBackedStr>,
+    recipient: Option<PyBackedStr>,
+    channel: Option<PyBackedStr>,
+    content_type: Option<PyBackedStr>,
     content: Vec<RawContent>,
 }
 
@@ -66,11 +95,11 @@ impl RawMessage {
             })
             .collect::<Result<Vec<Content>, HarmonyError>>()?;
         Ok(Message {
-            author: self.author.clone(),
-            recipient: self.recipient.clone(),
+            author: Author { role: self.role, name: owned(&self.name) },
+            recipient: owned(&self.recipient),
             content,
-            channel: self.channel.clone(),
-            content_type: self.content_type.clone(),
+            channel: owned(&self.channel),
+            content_type: owned(&self.content_type),
         })
     }
 }
@@ -87,9 +116,9 @@ fn content_from_py(item: &Bound<'_, PyAny>) -> PyResult<RawContent> {
     if item.is_instance_of::<PyString>() {
         return Ok(RawContent::Text(item.extract::<PyBackedStr>()?));
     }
-    let kind = item.getattr(intern!(py, "type"))?;
-    if &*kind.extract::<PyBackedStr>()? == "text" {
-        return Ok(RawContent::Text(item.getattr(intern!(py, "text"))?.extract::<PyBackedStr>()?));
+    let fields = Fields::of(item);
+    if &*fields.get(intern!(py, "type"))?.extract::<PyBackedStr>()? == "text" {
+        return Ok(RawContent::Text(fields.get(intern!(py, "text"))?.extract::<PyBackedStr>()?));
     }
     // `model_dump_json()` without its final bytes-to-str decode.
     let json = match item.get_type().getattr(intern!(py, "__pydantic_serializer__")) {
@@ -106,19 +135,21 @@ fn content_from_py(item: &Bound<'_, PyAny>) -> PyResult<RawContent> {
 /// Reads one `openai_harmony.Message`.
 pub(crate) fn message_from_py(obj: &Bound<'_, PyAny>) -> PyResult<RawMessage> {
     let py = obj.py();
-    let author = obj.getattr(intern!(py, "author"))?;
-    let role: Role = author.getattr(intern!(py, "role"))?.extract::<PyBackedStr>()?.parse().map_err(to_py)?;
-    let name = opt_string(&author, intern!(py, "name"))?;
-    let content = obj
-        .getattr(intern!(py, "content"))?
+    let message = Fields::of(obj);
+    let author_obj = message.get(intern!(py, "author"))?;
+    let author = Fields::of(&author_obj);
+    let role: Role = author.get(intern!(py, "role"))?.extract::<PyBackedStr>()?.parse().map_err(to_py)?;
+    let content = message
+        .get(intern!(py, "content"))?
         .try_iter()?
         .map(|item| content_from_py(&item?))
         .collect::<PyResult<Vec<RawContent>>>()?;
     Ok(RawMessage {
-        author: Author { role, name },
-        recipient: opt_string(obj, intern!(py, "recipient"))?,
-        channel: opt_string(obj, intern!(py, "channel"))?,
-        content_type: opt_string(obj, intern!(py, "content_type"))?,
+        role,
+        name: author.opt_str(intern!(py, "name"))?,
+        recipient: message.opt_str(intern!(py, "recipient"))?,
+        channel: message.opt_str(intern!(py, "channel"))?,
+        content_type: message.opt_str(intern!(py, "content_type"))?,
         content,
     })
 }
