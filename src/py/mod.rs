@@ -15,9 +15,6 @@ use pyo3::prelude::*;
 use crate::chat::{Role, ToolNamespaceConfig};
 use crate::HarmonyError;
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod convert;
 mod encoding;
 mod gil;
