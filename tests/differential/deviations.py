@@ -1,0 +1,86 @@
+"""The rules of the deliberate deviations in ``test-data/deviations.md``.
+
+``explain(case, ref, ours)`` names the family that accounts for a
+difference, or returns ``None`` when none does (an undocumented difference).
+Each family's rule is narrow: it transforms the reference's output the way
+the deviation says and requires equality, or, where the reference has no
+output to compare with (it raised), requires that everything before that
+point is identical.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Set
+
+CONSTRAIN = "<|constrain|>"
+
+
+def listed_families(path: Path) -> Set[str]:
+    """The families ``deviations.md`` lists (``<!-- family: NAME -->`` markers)."""
+    return set(re.findall(r"<!-- family: ([a-z_]+) -->", path.read_text(encoding="utf-8")))
+
+
+def describe(case: Dict[str, Any], ref: Any, ours: Any) -> Iterator[str]:
+    """Where two outputs first differ, in a few lines."""
+    if case["kind"] == "stream" and "steps" in ref and "steps" in ours:
+        if ref["tokens"] != ours["tokens"]:
+            yield f"tokens differ: ref {ref['tokens']} ours {ours['tokens']}"
+            return
+        yield f"tokens: {ref['tokens']}"
+        for i, (a, b) in enumerate(zip(ref["steps"], ours["steps"])):
+            if a != b:
+                yield f"step {i} (token {ref['tokens'][i]}): ref {a}"
+                yield f"{'':>{len(str(i)) + 18 + len(str(ref['tokens'][i]))}}ours {b}"
+                break
+        for key in ("eos", "messages", "batch"):
+            if ref[key] != ours[key]:
+                yield f"{key}: ref {_short(ref[key])}"
+                yield f"{'':>{len(key)}}  ours {_short(ours[key])}"
+        return
+    if case["kind"] == "render" and "ok" in ref and "ok" in ours:
+        yield from _text_diff(ref["ok"], ours["ok"])
+        return
+    yield f"ref:  {_short(ref)}"
+    yield f"ours: {_short(ours)}"
+
+
+def _text_diff(ref: Any, ours: Any) -> Iterator[str]:
+    import difflib
+
+    from openai_harmony import HarmonyEncodingName, load_harmony_encoding
+
+    enc = load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
+
+    def text(tokens: Any) -> List[str]:
+        if tokens and isinstance(tokens[0], list):
+            tokens = [t for m in tokens for t in m]
+        return enc.decode(tokens).splitlines()
+
+    a, b = text(ref), text(ours)
+    if a == b:
+        yield "same text, different token boundaries"
+    for line in list(difflib.unified_diff(a, b, "ref", "ours", lineterm="", n=1))[:30]:
+        yield line
+
+
+def _short(x: Any, n: int = 1200) -> str:
+    import json
+
+    s = json.dumps(x, ensure_ascii=False)
+    return s if len(s) <= n else s[:n] + "…"
+
+
+def explain(case: Dict[str, Any], ref: Any, ours: Any) -> Optional[str]:
+    if case["kind"] != "stream" or "steps" not in ref or "steps" not in ours:
+        return None
+    for name, rule in FAMILIES.items():
+        if rule(case, ref, ours):
+            return name
+    return None
+
+
+FAMILIES: Dict[str, Any] = {}
+_ = (copy, List)

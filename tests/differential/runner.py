@@ -1,0 +1,250 @@
+"""Runs differential cases against whatever ``openai_harmony`` is importable.
+
+Usage: python runner.py CASES.jsonl OUT.jsonl
+
+Reads cases made by ``gen.py`` and writes one result per line, in order:
+``{"id": ..., "out": ...}``. Only the public API that the reference and this
+package share is used, so the same script runs under both interpreters; the
+harness compares the two files. Every exception is caught and recorded as
+``"Type: message"``: an error is an output like any other.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Callable, Dict, List, Optional
+
+from openai_harmony import (
+    Conversation,
+    DeveloperContent,
+    HarmonyEncodingName,
+    Message,
+    RenderConversationConfig,
+    RenderOptions,
+    Role,
+    StreamableParser,
+    SystemContent,
+    TextContent,
+    ToolDescription,
+    ToolNamespaceConfig,
+    load_harmony_encoding,
+)
+
+ENC = load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
+
+
+def err(e: BaseException) -> str:
+    return f"{type(e).__name__}: {e}"
+
+
+def outcome(fn: Callable[[], Any]) -> Dict[str, Any]:
+    try:
+        return {"ok": fn()}
+    except Exception as e:  # noqa: BLE001 - an error is an output
+        return {"error": err(e)}
+
+
+def jsonable(x: Any) -> Any:
+    return json.loads(json.dumps(x, default=str, ensure_ascii=False))
+
+
+# -- building conversations ---------------------------------------------------
+
+
+def tool_descriptions(ns: Dict[str, Any]) -> List[Any]:
+    return [ToolDescription.new(t["name"], t.get("description", ""), parameters=t.get("parameters")) for t in ns.get("tools", [])]
+
+
+def namespace_model(ns: Any) -> Any:
+    if ns == "browser":
+        return ToolNamespaceConfig.browser()
+    if ns == "python":
+        return ToolNamespaceConfig.python()
+    return ToolNamespaceConfig(name=ns["name"], description=ns.get("description"), tools=tool_descriptions(ns))
+
+
+def content_models(m: Dict[str, Any]) -> List[Any]:
+    out: List[Any] = []
+    for c in m.get("content", []):
+        if c.get("type") == "system_content":
+            s = SystemContent.new()
+            if "model_identity" in c:
+                s = s.with_model_identity(c["model_identity"])
+            if "reasoning_effort" in c:
+                s = s.with_reasoning_effort(c["reasoning_effort"])
+            if "conversation_start_date" in c:
+                s = s.with_conversation_start_date(c["conversation_start_date"])
+            if "knowledge_cutoff" in c:
+                s = s.with_knowledge_cutoff(c["knowledge_cutoff"])
+            if "channel_config" in c:
+                cc = c["channel_config"]
+                s.channel_config = None if cc is None else type(s.channel_config or _channel_config())(**cc)
+            for ns in (c.get("tools") or {}).values():
+                s = s.with_tools(namespace_model(ns))
+            out.append(s)
+        elif c.get("type") == "developer_content":
+            d = DeveloperContent.new()
+            if "instructions" in c:
+                d = d.with_instructions(c["instructions"])
+            for name, ns in (c.get("tools") or {}).items():
+                if name == "functions":
+                    d = d.with_function_tools(tool_descriptions(ns))
+                else:
+                    d = d.with_tools(namespace_model(ns))
+            out.append(d)
+        else:
+            out.append(TextContent(text=c.get("text")))
+    return out
+
+
+def _channel_config() -> Any:
+    return SystemContent.new().channel_config
+
+
+def message_model(m: Dict[str, Any]) -> Any:
+    role = Role(m["role"])
+    contents = content_models(m)
+    if m.get("name") is not None:
+        from openai_harmony import Author
+
+        msg = Message.from_author_and_content(Author.new(role, m["name"]), contents[0] if contents else TextContent(text=""))
+        for c in contents[1:]:
+            msg = msg.adding_content(c)
+    else:
+        msg = Message.from_role_and_contents(role, contents)
+    if m.get("channel") is not None:
+        msg = msg.with_channel(m["channel"])
+    if m.get("recipient") is not None:
+        msg = msg.with_recipient(m["recipient"])
+    if m.get("content_type") is not None:
+        msg = msg.with_content_type(m["content_type"])
+    return msg
+
+
+def build_conversation(case: Dict[str, Any]) -> Any:
+    if case["build"] == "models":
+        return Conversation.from_messages([message_model(m) for m in case["conversation"]["messages"]])
+    return Conversation.from_json(json.dumps(case["conversation"]))
+
+
+def run_render(case: Dict[str, Any]) -> Dict[str, Any]:
+    def go() -> Any:
+        convo = build_conversation(case)
+        ad = case["auto_drop_analysis"]
+        conf = None if ad is None else RenderConversationConfig(auto_drop_analysis=ad)
+        op = case["op"]
+        if op == "completion":
+            return ENC.render_conversation_for_completion(convo, Role(case["next_turn_role"]), conf)
+        if op == "conversation":
+            return ENC.render_conversation(convo, conf)
+        if op == "training":
+            return ENC.render_conversation_for_training(convo, conf)
+        tools = case["has_function_tools"]
+        opts = None if tools is None else RenderOptions(conversation_has_function_tools=tools)
+        return [ENC.render(m, opts) for m in convo.messages]
+
+    return outcome(go)
+
+
+# -- streams ------------------------------------------------------------------
+
+
+def stream_tokens(case: Dict[str, Any]) -> List[int]:
+    tokens: List[int] = []
+    for p in case["pieces"]:
+        if "id" in p:
+            tokens.append(p["id"])
+        else:
+            tokens += ENC.encode(p["text"], allowed_special="all")
+    for f in case["faults"]:
+        at = int(f["at"] * len(tokens))
+        op = f["op"]
+        if op == "drop" and tokens:
+            del tokens[min(at, len(tokens) - 1)]
+        elif op == "dup" and tokens:
+            i = min(at, len(tokens) - 1)
+            tokens.insert(i, tokens[i])
+        elif op in ("insert_id", "insert_special", "invalid_id"):
+            tokens.insert(at, f["id"])
+        elif op == "insert_text":
+            tokens[at:at] = ENC.encode(f["text"], allowed_special="all")
+        elif op == "swap" and len(tokens) > 1:
+            i = min(at, len(tokens) - 2)
+            tokens[i], tokens[i + 1] = tokens[i + 1], tokens[i]
+        elif op == "truncate":
+            del tokens[max(at, 1) :]
+    return tokens
+
+
+def role_of(case: Dict[str, Any]) -> Optional[Any]:
+    return None if case["role"] is None else Role(case["role"])
+
+
+def run_stream(case: Dict[str, Any]) -> Dict[str, Any]:
+    tokens = stream_tokens(case)
+    p = StreamableParser(ENC, role_of(case), strict=case["strict"])
+    steps = []
+    for t in tokens:
+        try:
+            p.process(t)
+            e = None
+        except Exception as ex:  # noqa: BLE001
+            e = err(ex)
+        cr = p.current_role
+        steps.append(
+            [
+                e,
+                p.last_content_delta,
+                p.current_channel,
+                p.current_recipient,
+                p.current_content_type,
+                None if cr is None else cr.value,
+                p.state.value,
+                len(p.messages),
+                p.current_content,
+            ]
+        )
+    final = outcome(lambda: (p.process_eos(), None)[1])
+    messages = [m.to_dict() for m in p.messages]
+    batch = outcome(lambda: [m.to_dict() for m in ENC.parse_messages_from_completion_tokens(tokens, role_of(case), strict=case["strict"])])
+    return {"tokens": tokens, "steps": steps, "eos": final, "messages": jsonable(messages), "parsed_tokens": len(p.tokens), "batch": jsonable(batch)}
+
+
+# -- tokenizer ------------------------------------------------------------------
+
+
+def run_tokenizer(case: Dict[str, Any]) -> Dict[str, Any]:
+    op = case["op"]
+    if op == "encode":
+        return outcome(lambda: ENC.encode(case["text"]))
+    if op == "encode_all":
+        return outcome(lambda: ENC.encode(case["text"], allowed_special="all"))
+    if op == "encode_some":
+        return outcome(lambda: ENC.encode(case["text"], allowed_special=set(case["allowed"])))
+    if op == "encode_disallowed_none":
+        return outcome(lambda: ENC.encode(case["text"], disallowed_special=()))
+    if op == "decode":
+        return outcome(lambda: ENC.decode(case["tokens"]))
+    if op == "decode_utf8":
+        return outcome(lambda: ENC.decode_utf8(case["tokens"]))
+    return outcome(lambda: ENC.is_special_token(case["token"]))
+
+
+RUNNERS = {"render": run_render, "stream": run_stream, "tokenizer": run_tokenizer}
+
+
+def main() -> None:
+    src, dst = sys.argv[1], sys.argv[2]
+    with open(src, encoding="utf-8") as f, open(dst, "w", encoding="utf-8") as out:
+        for line in f:
+            case = json.loads(line)
+            try:
+                result = RUNNERS[case["kind"]](case)
+            except Exception as e:  # noqa: BLE001 - a crash in the runner is recorded, not fatal
+                result = {"runner_crash": err(e)}
+            out.write(json.dumps({"id": case["id"], "out": result}, ensure_ascii=False, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    main()
