@@ -131,10 +131,10 @@ impl HarmonyEncoding {
         token.rank()
     }
 
-    /// Tokens that end a message: `<|return|>`, `<|end|>` and `<|call|>`
-    /// (ascending).
+    /// Tokens that end a message: `<|return|>`, `<|call|>` and `<|end|>`,
+    /// in the reference's order.
     pub fn stop_tokens(&self) -> Vec<Rank> {
-        vec![FormattingToken::Return.rank(), FormattingToken::End.rank(), FormattingToken::Call.rank()]
+        vec![FormattingToken::Return.rank(), FormattingToken::Call.rank(), FormattingToken::End.rank()]
     }
 
     /// Tokens after which the assistant's turn is over and control returns

@@ -64,6 +64,10 @@ pub enum HarmonyError {
         expected: Rank,
     },
 
+    /// A header's tokens are not valid UTF-8, or hold an id outside the vocabulary.
+    #[error("could not decode header")]
+    UndecodableHeader,
+
     /// A header had nothing before `<|message|>` to read a role from.
     #[error("message header did not contain a role")]
     HeaderWithoutRole,

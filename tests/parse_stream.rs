@@ -1,4 +1,4 @@
-//! Behaviour of `StreamableParser` beyond the vectors: reset, failed tokens,
+//! Behaviour of `StreamableParser` beyond the vectors: reset, going on after errors,
 //! state snapshots, events, tokens outside the vocabulary.
 
 mod common;
@@ -29,24 +29,54 @@ fn reset_makes_a_parser_reusable() {
 }
 
 #[test]
-fn a_failed_token_changes_nothing() {
+fn after_an_error_the_parser_goes_on_as_the_reference_does() {
     let enc = enc();
     let mut p = StreamableParser::new(enc.clone(), None);
     let hello = enc.encode_ordinary("hello")[0];
     let err = p.process(hello).map(|_| ()).expect_err("strict: no start token");
     assert_eq!(err, HarmonyError::UnexpectedToken { token: hello, expected: 200006 });
-    assert!(p.tokens().is_empty());
+    // The token is recorded, the parser still waits for <|start|>.
+    assert_eq!(p.tokens(), [hello]);
     assert_eq!(p.state(), StreamState::ExpectStart);
-    // The parser goes on with the next good token.
     feed(&mut p, &enc, "<|start|>assistant<|channel|>final<|message|>ok<|end|>");
     assert_eq!(p.messages().len(), 1);
 
-    // A header error at <|message|> leaves the header in place.
+    // A header error at <|message|> drops the header: the content that
+    // follows is refused token by token until the next <|start|>.
     let mut p = StreamableParser::new(enc.clone(), None);
     feed(&mut p, &enc, "<|start|>pythonf");
-    let before = p.state_data();
     assert_eq!(p.process(200008).map(|_| ()).expect_err("unknown role").to_string(), "Unknown role: pythonf");
-    assert_eq!(p.state_data(), before);
+    assert_eq!(p.state(), StreamState::ExpectStart);
+    for t in enc.encode_with_special_tokens("text<|end|>") {
+        assert!(matches!(p.process(t), Err(HarmonyError::UnexpectedToken { .. })));
+    }
+    feed(&mut p, &enc, "<|start|>assistant<|channel|>final<|message|>later<|end|>");
+    p.process_eos().expect("ends cleanly");
+    assert_eq!(p.messages().len(), 1);
+    assert_eq!(p.messages()[0].content, vec!["later".into()]);
+
+    // The role the caller gave survives a failed header.
+    let mut p = StreamableParser::new(enc.clone(), Some(Role::Tool));
+    feed(&mut p, &enc, "<|channel|>");
+    assert!(p.process(200008).is_err());
+    assert_eq!((p.state(), p.current_role()), (StreamState::ExpectStart, Some(Role::Tool)));
+}
+
+#[test]
+fn a_stream_stuck_after_errors_costs_the_same_per_token() {
+    // Every content token after a failed header is refused in O(1): the
+    // refused tokens do not pile up in a header that is re-read later.
+    let enc = enc();
+    let mut p = StreamableParser::new(enc.clone(), None);
+    feed(&mut p, &enc, "<|start|>bogus");
+    assert!(p.process(200008).is_err());
+    let word = enc.encode_ordinary(" word")[0];
+    for _ in 0..10_000 {
+        assert!(p.process(word).is_err());
+    }
+    assert_eq!(p.state_data(), openai_harmony::StreamStateData::ExpectStart);
+    feed(&mut p, &enc, "<|start|>assistant<|message|>x<|end|>");
+    assert_eq!(p.messages().len(), 1);
 }
 
 #[test]
@@ -107,10 +137,18 @@ fn split_characters_are_held_back() {
 fn tokens_outside_the_vocabulary() {
     let enc = enc();
     let bad: Rank = 999_999;
+    // Strict, as the reference: no error, but the rest of the message is
+    // lost and it ends with one U+FFFD.
     let mut strict = StreamableParser::new(enc.clone(), Some(Role::Assistant));
     feed(&mut strict, &enc, "<|channel|>final<|message|>Hi");
-    assert!(matches!(strict.process(bad), Err(HarmonyError::InvalidToken(999_999))));
-    assert_eq!(strict.current_content(), "Hi");
+    strict.process(bad).expect("no error in content");
+    feed(&mut strict, &enc, " there<|end|>");
+    assert_eq!(strict.messages()[0].content, vec!["Hi\u{FFFD}".into()]);
+    // In a header it fails the header at <|message|>.
+    let mut strict = StreamableParser::new(enc.clone(), Some(Role::Assistant));
+    feed(&mut strict, &enc, "<|channel|>final");
+    strict.process(bad).expect("kept in the header");
+    assert_eq!(strict.process(200008).map(|_| ()).expect_err("undecodable"), HarmonyError::UndecodableHeader);
 
     let mut lenient = StreamableParser::new(enc.clone(), Some(Role::Assistant)).strict(false);
     feed(&mut lenient, &enc, "<|channel|>final<|message|>Hi");

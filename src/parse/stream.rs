@@ -108,9 +108,15 @@ enum State {
 /// Parses completion tokens into messages, one token at a time.
 ///
 /// In strict mode (the default) the parser accepts what the reference
-/// accepts and fails with the reference's error messages. A failed
-/// [`process`](Self::process) changes nothing: the token is not recorded and
-/// the parser can go on or be [`reset`](Self::reset).
+/// accepts, fails with the reference's error messages, and goes on after an
+/// error exactly as the reference does, so callers that catch the error and
+/// keep feeding tokens see the same states and messages: the token is
+/// recorded; between messages the parser keeps waiting for `<|start|>`; a
+/// header that fails at `<|message|>` is dropped and the parser waits for the
+/// next `<|start|>` (keeping the role it was given). Unknown token ids are
+/// no error: in a header they fail it at `<|message|>` ("could not decode
+/// header"), in content they end the decoding of that message (it closes
+/// with one U+FFFD).
 ///
 /// In lenient mode ([`strict(false)`](Self::strict)) it never fails. It
 /// repairs the malformed output models produce and records each repair in
@@ -195,27 +201,39 @@ impl StreamableParser {
                 if token == START {
                     self.state = State::Header { tokens: Vec::new(), explicit: true };
                 } else if self.strict {
+                    self.tokens.push(token);
                     return Err(HarmonyError::UnexpectedToken { token, expected: START });
                 } else {
                     self.between_messages(token, position);
                 }
             }
             State::Header { tokens, explicit } => {
-                if token == MESSAGE {
+                if token == MESSAGE && self.strict {
+                    // As in the reference, a header that fails is dropped: the
+                    // parser waits for the next `<|start|>`, keeping the role
+                    // the caller gave, and the token is recorded either way.
+                    let header = strict_header(&self.encoding, tokens, self.next_role);
+                    self.tokens.push(token);
+                    match header {
+                        Ok(header) => self.begin_content(header, position + 1),
+                        Err(e) => {
+                            self.state = State::ExpectStart;
+                            return Err(e);
+                        }
+                    }
+                    return Ok(self);
+                } else if token == MESSAGE {
                     let text = self.encoding.tokenizer().decode_lossy(tokens);
-                    let header = if self.strict {
-                        header::parse_strict(&text, self.next_role)?
-                    } else {
-                        let mut repairs = Vec::new();
-                        let header = header::parse_lenient(&text, self.next_role, &mut repairs);
-                        self.note_all(position, DiagnosticKind::RepairedHeader, repairs);
-                        header
-                    };
+                    let mut repairs = Vec::new();
+                    if text.contains(char::REPLACEMENT_CHARACTER) {
+                        repairs.push("header bytes that are not UTF-8 read as U+FFFD".to_string());
+                    }
+                    let header = header::parse_lenient(&text, self.next_role, &mut repairs);
+                    self.note_all(position, DiagnosticKind::RepairedHeader, repairs);
                     self.begin_content(header, position + 1);
                 } else if self.strict {
-                    if self.encoding.tokenizer().token_bytes(token).is_none() {
-                        return Err(HarmonyError::InvalidToken(token));
-                    }
+                    // Any id, even a stop token or one outside the vocabulary,
+                    // is part of the header until `<|message|>` reads it.
                     tokens.push(token);
                 } else if is_stop(token) {
                     self.recover_unterminated(position, HeaderEnd::Stop);
@@ -237,26 +255,21 @@ impl StreamableParser {
                 if is_stop(token) {
                     self.finish_message();
                 } else {
-                    match self.encoding.tokenizer().token_bytes(token) {
-                        Some(bytes) => {
-                            let start = text.len();
-                            decoder.push(bytes, text);
-                            let delta = &text[start..];
-                            self.last_content_delta = (!delta.is_empty()).then(|| delta.to_string());
-                            if !delta.is_empty() {
-                                let index = self.messages.len();
-                                push_delta(&mut self.events, index, delta);
-                            }
+                    let bytes = self.encoding.tokenizer().token_bytes(token);
+                    if bytes.is_some() || self.strict {
+                        // Strict, like the reference: an unknown id is no
+                        // error, but nothing after it in the message decodes.
+                        let start = text.len();
+                        decoder.push(bytes, text);
+                        let delta = &text[start..];
+                        self.last_content_delta = (!delta.is_empty()).then(|| delta.to_string());
+                        if !delta.is_empty() {
+                            let index = self.messages.len();
+                            push_delta(&mut self.events, index, delta);
                         }
-                        None if self.strict => return Err(HarmonyError::InvalidToken(token)),
-                        None => {
-                            self.last_content_delta = None;
-                            self.note(
-                                position,
-                                DiagnosticKind::InvalidToken,
-                                format!("unknown token id {token} skipped"),
-                            );
-                        }
+                    } else {
+                        self.last_content_delta = None;
+                        self.note(position, DiagnosticKind::InvalidToken, format!("unknown token id {token} skipped"));
                     }
                 }
             }
@@ -355,6 +368,13 @@ impl StreamableParser {
         let text = self.encoding.tokenizer().decode_lossy(&tokens);
         let role = self.next_role.take();
         if text.trim().is_empty() {
+            if explicit && ended_by == HeaderEnd::Eos {
+                self.note(
+                    position,
+                    DiagnosticKind::DroppedText,
+                    "empty header at the end of the stream dropped".into(),
+                );
+            }
             return;
         }
         if !explicit && ended_by == HeaderEnd::Start {
@@ -504,6 +524,17 @@ impl StreamableParser {
     pub fn diagnostics(&self) -> &[Diagnostic] {
         &self.diagnostics
     }
+}
+
+/// Strict: the header's text (exact UTF-8 of known ids) read as the reference reads it.
+fn strict_header(encoding: &HarmonyEncoding, tokens: &[Rank], role: Option<Role>) -> Result<ParsedHeader> {
+    let tokenizer = encoding.tokenizer();
+    let mut bytes = Vec::new();
+    for &t in tokens {
+        bytes.extend_from_slice(tokenizer.token_bytes(t).ok_or(HarmonyError::UndecodableHeader)?);
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| HarmonyError::UndecodableHeader)?;
+    header::parse_strict(text, role)
 }
 
 /// Queues a content delta, merged into the previous one when it belongs to

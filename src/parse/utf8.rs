@@ -1,63 +1,80 @@
-//! Incremental UTF-8 decoding of streamed token bytes.
+//! Incremental UTF-8 decoding of streamed content tokens.
 //!
 //! A token can end in the middle of a multi-byte character (`🚀` is split
-//! over two tokens). The decoder emits every complete character as soon as it
-//! has it, holds back an incomplete trailing sequence until the next bytes
-//! arrive, and replaces invalid sequences with U+FFFD exactly as
-//! [`String::from_utf8_lossy`] would on the whole byte string.
+//! over two tokens), so bytes wait in `pending` until they make characters.
+//! The rules are the reference parser's, observable through
+//! `last_content_delta`, so they are kept exactly:
+//!
+//! - each token's bytes are appended and the pending bytes are read once:
+//!   valid text is emitted; an incomplete sequence at the end waits;
+//! - at the first invalid sequence, the text before it and one U+FFFD are
+//!   emitted and the invalid bytes dropped; the bytes after it wait for the
+//!   next token (one repair per token);
+//! - a token id outside the vocabulary poisons the rest of the message:
+//!   nothing more is emitted, and the message ends with one U+FFFD;
+//! - at the end of the message, what waits is decoded lossily.
+//!
+//! Work per token is bounded by the token's bytes plus the bytes that wait,
+//! and waiting bytes are consumed from the front without moving the rest.
 
-/// Decodes a byte stream chunk by chunk.
+/// Decodes one message's content, token by token.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Utf8Decoder {
-    /// An incomplete sequence at the end of the bytes seen so far (at most 3 bytes).
     pending: Vec<u8>,
+    /// Where the waiting bytes start in `pending` (consumed bytes before it).
+    start: usize,
+    /// An unknown token id was seen: the rest of the message is lost.
+    poisoned: bool,
 }
 
 impl Utf8Decoder {
-    /// Appends `bytes`, writing every complete character to `out`.
-    pub(crate) fn push(&mut self, bytes: &[u8], out: &mut String) {
-        if self.pending.is_empty() {
-            decode_into(bytes, out, &mut self.pending);
-        } else {
-            let mut joined = std::mem::take(&mut self.pending);
-            joined.extend_from_slice(bytes);
-            decode_into(&joined, out, &mut self.pending);
+    /// Appends a token's bytes (`None`: an unknown id), writing what they
+    /// complete to `out`.
+    pub(crate) fn push(&mut self, bytes: Option<&[u8]>, out: &mut String) {
+        if self.poisoned {
+            return;
         }
-    }
-
-    /// Ends the stream: an incomplete trailing sequence becomes U+FFFD.
-    pub(crate) fn finish(&mut self, out: &mut String) {
-        if !self.pending.is_empty() {
+        let Some(bytes) = bytes else {
+            self.poisoned = true;
+            return;
+        };
+        if self.start == self.pending.len() {
             self.pending.clear();
-            out.push(char::REPLACEMENT_CHARACTER);
+            self.start = 0;
+        } else if self.start > self.pending.len() / 2 {
+            self.pending.drain(..self.start);
+            self.start = 0;
         }
-    }
-}
-
-/// Decodes `bytes` lossily into `out`, keeping an incomplete tail in `pending`.
-fn decode_into(mut bytes: &[u8], out: &mut String, pending: &mut Vec<u8>) {
-    loop {
-        match std::str::from_utf8(bytes) {
+        self.pending.extend_from_slice(bytes);
+        let waiting = &self.pending[self.start..];
+        match std::str::from_utf8(waiting) {
             Ok(text) => {
                 out.push_str(text);
-                return;
+                self.start = self.pending.len();
             }
             Err(e) => {
-                let (valid, rest) = bytes.split_at(e.valid_up_to());
-                // `valid` is valid UTF-8 by construction; the fallback is never taken.
-                out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                let valid = e.valid_up_to();
+                // The prefix is valid UTF-8 by construction; the fallback is never taken.
+                out.push_str(std::str::from_utf8(&waiting[..valid]).unwrap_or_default());
                 match e.error_len() {
                     Some(len) => {
                         out.push(char::REPLACEMENT_CHARACTER);
-                        bytes = &rest[len..];
+                        self.start += valid + len;
                     }
-                    None => {
-                        pending.extend_from_slice(rest);
-                        return;
-                    }
+                    None => self.start += valid,
                 }
             }
         }
+    }
+
+    /// Ends the message: waiting bytes are decoded lossily, and a poisoned
+    /// message gets its U+FFFD.
+    pub(crate) fn finish(&mut self, out: &mut String) {
+        out.push_str(&String::from_utf8_lossy(&self.pending[self.start..]));
+        if self.poisoned {
+            out.push(char::REPLACEMENT_CHARACTER);
+        }
+        *self = Utf8Decoder::default();
     }
 }
 
@@ -65,13 +82,13 @@ fn decode_into(mut bytes: &[u8], out: &mut String, pending: &mut Vec<u8>) {
 mod tests {
     use super::*;
 
-    fn chunked(chunks: &[&[u8]]) -> (Vec<String>, String) {
+    fn chunked(chunks: &[Option<&[u8]>]) -> (Vec<String>, String) {
         let mut d = Utf8Decoder::default();
         let mut deltas = Vec::new();
         let mut all = String::new();
         for c in chunks {
             let mut s = String::new();
-            d.push(c, &mut s);
+            d.push(*c, &mut s);
             all.push_str(&s);
             deltas.push(s);
         }
@@ -81,22 +98,48 @@ mod tests {
 
     #[test]
     fn split_character_is_held_back() {
-        let (deltas, all) = chunked(&[b" \xf0\x9f\x9a", b"\x80!"]);
+        let (deltas, all) = chunked(&[Some(b" \xf0\x9f\x9a"), Some(b"\x80!")]);
         assert_eq!(deltas, [" ", "🚀!"]);
         assert_eq!(all, " 🚀!");
     }
 
     #[test]
-    fn matches_lossy_decoding_for_every_split() {
-        let samples: [&[u8]; 5] =
-            [b"a\xf0\x9f\x9a\x80b", b"\xff\xfe", b"x\xf0\x9f\x41", b"\xe2\x82", "東京🙂é".as_bytes()];
-        for s in samples {
-            for cut in 0..=s.len() {
-                let (_, all) = chunked(&[&s[..cut], &s[cut..]]);
-                assert_eq!(all, String::from_utf8_lossy(s), "{s:?} cut at {cut}");
-            }
-            let bytes: Vec<&[u8]> = s.chunks(1).collect();
-            assert_eq!(chunked(&bytes).1, String::from_utf8_lossy(s));
+    fn one_repair_per_token_and_the_rest_waits() {
+        // Observed in the reference: "a", F0, 9F, "b", 98, 80.
+        let chunks: [Option<&[u8]>; 6] =
+            [Some(b"a"), Some(b"\xf0"), Some(b"\x9f"), Some(b"b"), Some(b"\x98"), Some(b"\x80")];
+        let (deltas, all) = chunked(&chunks);
+        assert_eq!(deltas, ["a", "", "", "\u{fffd}", "b\u{fffd}", "\u{fffd}"]);
+        assert_eq!(all, "a\u{fffd}b\u{fffd}\u{fffd}");
+    }
+
+    #[test]
+    fn unknown_id_poisons_the_rest() {
+        let (deltas, all) = chunked(&[Some(b"a"), Some(b"\xf0"), None, Some(b"b")]);
+        assert_eq!(deltas, ["a", "", "", ""]);
+        assert_eq!(all, "a\u{fffd}\u{fffd}");
+        let (_, all) = chunked(&[Some(b"hello"), None, None]);
+        assert_eq!(all, "hello\u{fffd}");
+    }
+
+    #[test]
+    fn valid_text_in_any_split_is_the_text() {
+        let s = "東京🙂é and more".as_bytes();
+        for cut in 0..=s.len() {
+            let (_, all) = chunked(&[Some(&s[..cut]), Some(&s[cut..])]);
+            assert_eq!(all, "東京🙂é and more");
         }
+        let bytes: Vec<Option<&[u8]>> = s.chunks(1).map(Some).collect();
+        assert_eq!(chunked(&bytes).1, "東京🙂é and more");
+    }
+
+    #[test]
+    fn many_stray_bytes_stay_linear() {
+        // Each token brings two invalid bytes but one repair is made per token:
+        // the waiting bytes grow, and are consumed from the front.
+        let chunks: Vec<Option<&[u8]>> = (0..10_000).map(|_| Some(&b"\x80\x80"[..])).collect();
+        let (deltas, all) = chunked(&chunks);
+        assert!(deltas.iter().all(|d| d == "\u{fffd}"));
+        assert_eq!(all.chars().count(), 20_000);
     }
 }

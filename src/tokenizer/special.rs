@@ -1,6 +1,6 @@
 //! The special tokens of `o200k_harmony` and finding them in text.
 //!
-//! Ids 199998..=201087 are special. Nine of them have names used by the
+//! Ids 199998..=201088 are special. Nine of them have names used by the
 //! harmony format; every other id in the range is `<|reserved_N|>`.
 
 use rustc_hash::FxHashMap;
@@ -10,7 +10,7 @@ use super::Rank;
 /// First special token id.
 pub const FIRST_SPECIAL: Rank = 199_998;
 /// Last special token id (inclusive).
-pub const LAST_SPECIAL: Rank = 201_087;
+pub const LAST_SPECIAL: Rank = 201_088;
 
 const NAMED: [(Rank, &str); 9] = [
     (199_998, "<|startoftext|>"),

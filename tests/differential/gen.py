@@ -490,7 +490,9 @@ def completion_pieces(rng: random.Random, role_given: bool) -> List[Dict[str, An
     return pieces
 
 
-FAULTS = ["drop", "dup", "insert_id", "insert_special", "insert_text", "swap", "truncate", "invalid_id"]
+FAULTS = ["drop", "dup", "insert_id", "insert_special", "insert_text", "swap", "truncate", "invalid_id", "insert_byte"]
+# Single-byte tokens of UTF-8 lead and continuation bytes (F0 9F 98 80 is 😀, E6 a lead byte).
+BYTE_TOKENS = [172, 253, 246, 222, 162]
 
 
 def faults(rng: random.Random) -> List[Dict[str, Any]]:
@@ -505,6 +507,8 @@ def faults(rng: random.Random) -> List[Dict[str, Any]]:
             f["id"] = rng.choice([199998, 199999, 200000, 200002, 200003, 200005, 200006, 200007, 200008, 200012, 200014, 201087, 201088])
         elif f["op"] == "invalid_id":
             f["id"] = rng.choice([201088, 201089, 201090, 250000, 2**31 - 1])
+        elif f["op"] == "insert_byte":
+            f["id"] = rng.choice(BYTE_TOKENS)
         elif f["op"] == "insert_text":
             f["text"] = text(rng, 2, 0.3)
         out.append(f)

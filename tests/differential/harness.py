@@ -93,10 +93,11 @@ def main() -> int:
         cid = case["id"]
         kinds[case["kind"]] += 1
         r, o = ref[cid], ours[cid]
+        repairs = o.pop("repairs", None) if isinstance(o, dict) else None
         if r == o:
             same[case["kind"]] += 1
             continue
-        family = deviations.explain(case, r, o)
+        family = deviations.explain(case, r, o, repairs or [])
         if family is None:
             undocumented.append((case, r, o))
         else:

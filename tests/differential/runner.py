@@ -165,7 +165,7 @@ def stream_tokens(case: Dict[str, Any]) -> List[int]:
         elif op == "dup" and tokens:
             i = min(at, len(tokens) - 1)
             tokens.insert(i, tokens[i])
-        elif op in ("insert_id", "insert_special", "invalid_id"):
+        elif op in ("insert_id", "insert_special", "invalid_id", "insert_byte"):
             tokens.insert(at, f["id"])
         elif op == "insert_text":
             tokens[at:at] = ENC.encode(f["text"], allowed_special="all")
@@ -208,7 +208,12 @@ def run_stream(case: Dict[str, Any]) -> Dict[str, Any]:
     final = outcome(lambda: (p.process_eos(), None)[1])
     messages = [m.to_dict() for m in p.messages]
     batch = outcome(lambda: [m.to_dict() for m in ENC.parse_messages_from_completion_tokens(tokens, role_of(case), strict=case["strict"])])
-    return {"tokens": tokens, "steps": steps, "eos": final, "messages": jsonable(messages), "parsed_tokens": len(p.tokens), "batch": jsonable(batch)}
+    out = {"tokens": tokens, "steps": steps, "eos": final, "messages": jsonable(messages), "parsed_tokens": len(p.tokens), "batch": jsonable(batch)}
+    # Ours only: where lenient parsing repaired something (the reference has no diagnostics).
+    diagnostics = getattr(p, "diagnostics", None)
+    if diagnostics:
+        out["repairs"] = sorted({d.position for d in diagnostics})
+    return out
 
 
 # -- tokenizer ------------------------------------------------------------------
