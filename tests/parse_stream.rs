@@ -74,7 +74,7 @@ fn a_stream_stuck_after_errors_costs_the_same_per_token() {
     for _ in 0..10_000 {
         assert!(p.process(word).is_err());
     }
-    assert_eq!(p.state_data(), openai_harmony::StreamStateData::ExpectStart);
+    assert_eq!(p.state_data(), openai_harmony::parse::StreamStateData::ExpectStart);
     feed(&mut p, &enc, "<|start|>assistant<|message|>x<|end|>");
     assert_eq!(p.messages().len(), 1);
 }
