@@ -83,7 +83,7 @@ impl FromStr for HarmonyEncodingName {
     fn from_str(s: &str) -> Result<Self> {
         match s {
             "HarmonyGptOss" | "harmony_gpt_oss" | "o200k_harmony" => Ok(HarmonyEncodingName::HarmonyGptOss),
-            other => Err(HarmonyError::UnknownEncoding(other.to_string())),
+            other => Err(HarmonyError::InvalidEncodingName(other.to_string())),
         }
     }
 }

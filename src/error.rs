@@ -43,13 +43,22 @@ pub enum HarmonyError {
     #[error("DeveloperContent may only appear in developer messages, found in {0}")]
     DeveloperContentOutsideDeveloper(String),
 
+    /// System or developer content from the Python models is not valid JSON
+    /// of its type (an unknown reasoning effort, a NaN in a schema).
+    #[error("invalid conversation JSON: {0}")]
+    ContentJson(String),
+
     /// A JSON document could not be turned into a conversation or message.
     #[error("Invalid JSON: {0}")]
     Json(String),
 
-    /// An encoding name that this library does not know.
+    /// The tokenizer could not be built (the embedded vocabulary is corrupt).
     #[error("Unknown encoding name: {0}")]
     UnknownEncoding(String),
+
+    /// An encoding name that this library does not know.
+    #[error("Invalid HarmonyEncodingName: {0}")]
+    InvalidEncodingName(String),
 
     /// A role name that is not one of user, assistant, system, developer, tool.
     #[error("Unknown role: {0}")]

@@ -15,12 +15,13 @@ from typing import (
     Literal,
     Optional,
     Sequence,
+    Set,
     Tuple,
     Union,
 )
 
 from . import _native
-from ._models import Conversation, Message, RenderConversationConfig, RenderOptions, Role
+from ._models import Author, Conversation, Message, RenderConversationConfig, RenderOptions, Role, TextContent
 
 __all__ = [
     "ContentDelta",
@@ -153,7 +154,7 @@ class HarmonyEncoding:
             self._inner = name
         else:
             self._inner = _native.HarmonyEncoding(str(name))
-        self._special_tokens: Optional[AbstractSet[str]] = None
+        self._special_tokens: Optional[Set[str]] = None
 
     def __repr__(self) -> str:
         return f"<HarmonyEncoding {self.name}>"
@@ -163,9 +164,10 @@ class HarmonyEncoding:
         return self._inner.name
 
     @property
-    def special_tokens_set(self) -> AbstractSet[str]:
+    def special_tokens_set(self) -> Set[str]:
+        # A set, made once per encoding object, as in the reference.
         if self._special_tokens is None:
-            self._special_tokens = frozenset(self._inner.special_tokens())
+            self._special_tokens = set(self._inner.special_tokens())
         return self._special_tokens
 
     # -- tokens -------------------------------------------------------------
@@ -304,6 +306,20 @@ class HarmonyEncoding:
         return ParsedCompletion(messages, _diagnostics(diagnostics_json))
 
 
+def _copy_message(m: Message) -> Message:
+    """A new message equal to ``m`` sharing nothing mutable with it. Parsed
+    messages hold text only, so the copy is built directly (no validation,
+    no deep copy machinery)."""
+    content: List[Any] = [
+        TextContent.model_construct(text=c.text) if type(c) is TextContent else c.model_copy(deep=True)
+        for c in m.content
+    ]
+    author = Author.model_construct(role=m.author.role, name=m.author.name)
+    return Message.model_construct(
+        author=author, content=content, channel=m.channel, recipient=m.recipient, content_type=m.content_type
+    )
+
+
 def load_harmony_encoding(name: Union[str, HarmonyEncodingName]) -> HarmonyEncoding:
     """Loads an encoding. Offline: the vocabulary is embedded in the library."""
     return HarmonyEncoding(name)
@@ -321,9 +337,11 @@ class StreamableParser:
     """Parses completion tokens one at a time.
 
     Subclass it freely: call ``super().__init__(encoding, role, strict=strict)``
-    and override ``process``. Reading ``messages`` converts only the messages
-    completed since the last read, so polling it on every token is cheap; the
-    returned list is the parser's own and grows as messages complete.
+    and override ``process``. Each read of ``messages`` returns a new list of
+    new ``Message`` objects, as in the reference, so what a caller does with
+    them never changes the parser. It stays cheap to poll on every token:
+    each message is converted from the core once, and a read only copies the
+    converted messages.
     """
 
     def __init__(self, encoding: HarmonyEncoding, role: Optional[Role] = None, *, strict: bool = True) -> None:
@@ -382,7 +400,7 @@ class StreamableParser:
         if count > len(self._messages):
             fresh = json.loads(self._inner.messages_json(len(self._messages)))
             self._messages.extend(Message.from_dict(m) for m in fresh)
-        return self._messages
+        return [_copy_message(m) for m in self._messages]
 
     @property
     def tokens(self) -> List[int]:

@@ -60,15 +60,6 @@ class ReasoningEffort(str, Enum):
     MEDIUM = "Medium"
     HIGH = "High"
 
-    @classmethod
-    def _missing_(cls, value: object) -> ReasoningEffort:
-        # Accept "low" / "medium" / "high" as well.
-        if isinstance(value, str):
-            for member in cls:
-                if member.value.lower() == value.lower():
-                    return member
-        raise ValueError(f"Unknown reasoning effort: {value!r}")
-
     def __str__(self) -> str:
         return self.value
 
@@ -84,8 +75,17 @@ class Author(BaseModel):
         return cls(role=role, name=name)
 
 
+# Content is handed to the core as pydantic-core JSON. NaN and infinities
+# are written as the constants (not valid JSON), as the reference's
+# json.dumps writes them, so that rendering them fails there as it does in
+# the reference instead of turning them into null.
+_CONTENT_CONFIG = ConfigDict(ser_json_inf_nan="constants")
+
+
 class Content(BaseModel):
     """Base class of the content items."""
+
+    model_config = _CONTENT_CONFIG
 
     def to_dict(self) -> Dict[str, Any]:
         raise NotImplementedError
@@ -107,6 +107,8 @@ class ToolDescription(BaseModel):
     name: str
     description: str
     parameters: Optional[Dict[str, Any]] = None
+
+    model_config = _CONTENT_CONFIG
 
     @classmethod
     def new(cls, name: str, description: str, parameters: Optional[Dict[str, Any]] = None) -> ToolDescription:
@@ -157,7 +159,7 @@ class SystemContent(Content):
     knowledge_cutoff: Optional[str] = "2024-06"
     channel_config: Optional[ChannelConfig] = Field(default_factory=_default_channels)
 
-    model_config = ConfigDict(protected_namespaces=())
+    model_config = ConfigDict(protected_namespaces=(), ser_json_inf_nan="constants")
 
     @classmethod
     def new(cls) -> SystemContent:
@@ -167,8 +169,10 @@ class SystemContent(Content):
         self.model_identity = model_identity
         return self
 
-    def with_reasoning_effort(self, reasoning_effort: ReasoningEffort) -> SystemContent:
-        self.reasoning_effort = ReasoningEffort(reasoning_effort)
+    def with_reasoning_effort(self, reasoning_effort: Optional[ReasoningEffort]) -> SystemContent:
+        # Assigned as given, as in the reference: a value that is not a
+        # ReasoningEffort fails when the message is rendered.
+        self.reasoning_effort = reasoning_effort
         return self
 
     def with_tools(self, ns_config: ToolNamespaceConfig) -> SystemContent:
@@ -215,7 +219,7 @@ class ResponseFormat(BaseModel):
     description: Optional[str] = None
     schema_: Dict[str, Any] = Field(alias="schema")
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True, ser_json_inf_nan="constants")
 
     @classmethod
     def new(cls, name: str, schema: Dict[str, Any], description: Optional[str] = None) -> ResponseFormat:

@@ -17,13 +17,10 @@ pub const DEFAULT_CHANNELS: [&str; 3] = ["analysis", "commentary", "final"];
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ReasoningEffort {
     /// `Reasoning: low`.
-    #[serde(alias = "low", alias = "LOW")]
     Low,
     /// `Reasoning: medium`.
-    #[serde(alias = "medium", alias = "MEDIUM")]
     Medium,
     /// `Reasoning: high`.
-    #[serde(alias = "high", alias = "HIGH")]
     High,
 }
 

@@ -56,8 +56,42 @@ impl<'a, 'py> Fields<'a, 'py> {
         if value.is_none() {
             Ok(None)
         } else {
-            Ok(Some(value.extract::<PyBackedStr>()?))
+            Ok(Some(text_of(&value)?))
         }
+    }
+}
+
+/// The UTF-8 of a Python string. A string holding a surrogate pair as two
+/// code points (`"\ud83d\ude00"`) is read as the character they encode, as
+/// the reference's JSON round trip reads it; a lone surrogate is not text
+/// and is refused with a `ValueError` naming it.
+fn text_of(value: &Bound<'_, PyAny>) -> PyResult<PyBackedStr> {
+    match value.extract::<PyBackedStr>() {
+        Ok(text) => Ok(text),
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyUnicodeEncodeError>(value.py()) => {
+            let py = value.py();
+            let paired = value
+                .call_method1(intern!(py, "encode"), ("utf-16", "surrogatepass"))
+                .and_then(|b| b.call_method1(intern!(py, "decode"), ("utf-16",)));
+            match paired {
+                Ok(s) => s.extract::<PyBackedStr>(),
+                Err(_) => {
+                    // Code points as UTF-32: the first surrogate and its index.
+                    let units: Vec<u8> =
+                        value.call_method1(intern!(py, "encode"), ("utf-32-le", "surrogatepass"))?.extract()?;
+                    let (i, c) = units
+                        .chunks_exact(4)
+                        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                        .enumerate()
+                        .find(|(_, u)| (0xD800..0xE000).contains(u))
+                        .unwrap_or((0, 0xD800));
+                    Err(pyo3::exceptions::PyValueError::new_err(format!(
+                        "text holds a lone surrogate U+{c:04X} at position {i}: it is not Unicode text and cannot be encoded"
+                    )))
+                }
+            }
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -91,7 +125,9 @@ impl RawMessage {
             .iter()
             .map(|c| match c {
                 RawContent::Text(text) => Ok(Content::Text(TextContent { text: String::from(&**text) })),
-                RawContent::Json(json) => serde_json::from_slice(json).map_err(HarmonyError::from),
+                RawContent::Json(json) => {
+                    serde_json::from_slice(json).map_err(|e| HarmonyError::ContentJson(e.to_string()))
+                }
             })
             .collect::<Result<Vec<Content>, HarmonyError>>()?;
         Ok(Message {
@@ -112,13 +148,21 @@ pub(crate) fn finish(raw: &[RawMessage]) -> Result<Vec<Message>, HarmonyError> {
 
 fn content_from_py(item: &Bound<'_, PyAny>) -> PyResult<RawContent> {
     let py = item.py();
-    // Check the type first: a failed extract would build an exception.
-    if item.is_instance_of::<PyString>() {
-        return Ok(RawContent::Text(item.extract::<PyBackedStr>()?));
-    }
+    // Content items are Content models. Anything else (a plain str put
+    // into `content`) fails as it does in the reference, which calls
+    // `to_dict()` on every item.
     let fields = Fields::of(item);
-    if &*fields.get(intern!(py, "type"))?.extract::<PyBackedStr>()? == "text" {
-        return Ok(RawContent::Text(fields.get(intern!(py, "text"))?.extract::<PyBackedStr>()?));
+    let kind = match fields.dict.as_ref().map(|_| fields.get(intern!(py, "type"))) {
+        Some(Ok(kind)) => kind,
+        _ => {
+            let name = item.get_type().name()?;
+            return Err(pyo3::exceptions::PyAttributeError::new_err(format!(
+                "'{name}' object has no attribute 'to_dict'"
+            )));
+        }
+    };
+    if &*kind.extract::<PyBackedStr>()? == "text" {
+        return Ok(RawContent::Text(text_of(&fields.get(intern!(py, "text"))?)?));
     }
     // `model_dump_json()` without its final bytes-to-str decode.
     let json = match item.get_type().getattr(intern!(py, "__pydantic_serializer__")) {

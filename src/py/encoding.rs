@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
@@ -40,7 +41,10 @@ fn render_kind(mode: &str, next_turn_role: Option<&str>) -> PyResult<RenderKind>
         ("completion", Some(role)) => Ok(RenderKind::Completion(role)),
         ("completion", None) => Err(to_py(HarmonyError::UnknownRole("(none given)".into()))),
         ("training", _) => Ok(RenderKind::Training),
-        _ => Ok(RenderKind::Conversation),
+        ("conversation", _) => Ok(RenderKind::Conversation),
+        (other, _) => Err(PyValueError::new_err(format!(
+            "mode must be \"conversation\", \"completion\" or \"training\", got {other:?}"
+        ))),
     }
 }
 
@@ -168,7 +172,11 @@ impl PyHarmonyEncoding {
     ) -> PyResult<(Bound<'py, PyList>, Vec<u8>)> {
         let call = Call::enter();
         let messages = messages_from_py(messages)?;
-        let train_on: crate::TrainOn = train_on.parse().map_err(to_py)?;
+        let train_on: crate::TrainOn = train_on.parse().map_err(|_| {
+            PyValueError::new_err(format!(
+                "train_on must be \"all_assistant\" or \"last_assistant_turn\", got {train_on:?}"
+            ))
+        })?;
         let config = RenderConversationConfig { auto_drop_analysis };
         let (tokens, mask) = call
             .detach(py, || {
@@ -204,7 +212,12 @@ impl PyHarmonyEncoding {
         let call = Call::enter();
         let message = message_from_py(message)?;
         let options = RenderOptions { conversation_has_function_tools };
-        let tokens = call.detach(py, || self.inner.render(&message.to_message()?, Some(&options))).map_err(to_py)?;
+        let tokens =
+            call.detach(py, || self.inner.render(&message.to_message()?, Some(&options))).map_err(|e| match e {
+                // The reference names what it parsed: one message here.
+                HarmonyError::ContentJson(text) => PyValueError::new_err(format!("invalid message JSON: {text}")),
+                e => to_py(e),
+            })?;
         token_list(py, &tokens)
     }
 

@@ -40,13 +40,28 @@ fn finish_reason(reason: Option<&str>) -> PyResult<Option<FinishReason>> {
     }
 }
 
+enum Api {
+    Chat,
+    Responses,
+}
+
+fn api_of(api: &str) -> PyResult<Api> {
+    match api {
+        "chat" => Ok(Api::Chat),
+        "responses" => Ok(Api::Responses),
+        other => Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "api must be \"chat\" or \"responses\", got {other:?}"
+        ))),
+    }
+}
+
 /// The names of a request: Chat Completions when `previous_items_json` is
 /// `None` and `api == "chat"`, else Responses.
 fn names(api: &str, request: Option<&Value>, previous: Option<&[Value]>) -> PyResult<ToolNames> {
     let Some(request) = request else { return Ok(ToolNames::new()) };
-    match api {
-        "chat" => interop::chat_tool_names(request),
-        _ => interop::responses_tool_names(request, previous),
+    match api_of(api)? {
+        Api::Chat => interop::chat_tool_names(request),
+        Api::Responses => interop::responses_tool_names(request, previous),
     }
     .map_err(to_py)
 }
@@ -148,13 +163,14 @@ pub(crate) fn prompt_for<'py>(
     previous_items_json: Option<&str>,
     date: Option<String>,
 ) -> PyResult<(Bound<'py, PyList>, Vec<Rank>, String)> {
+    let api = api_of(api)?;
     let (prompt, conversation) = py.detach(|| {
         let request = parse(request_json)?;
         let previous = parse_items(previous_items_json)?;
         let options = options(date);
         let prompt = match api {
-            "chat" => encoding.inner.prompt_for_chat_completions(&request, &options),
-            _ => encoding.inner.prompt_for_responses(&request, previous.as_deref(), &options),
+            Api::Chat => encoding.inner.prompt_for_chat_completions(&request, &options),
+            Api::Responses => encoding.inner.prompt_for_responses(&request, previous.as_deref(), &options),
         }
         .map_err(to_py)?;
         let conversation = to_json(&prompt.conversation)?;

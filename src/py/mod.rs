@@ -25,12 +25,20 @@ mod exc {
     use super::*;
     // A RuntimeError subclass: code written for the reference package, which
     // raises RuntimeError for some render errors, keeps catching them.
-    create_exception!(_native, HarmonyError, PyRuntimeError, "An error from the harmony core.");
+    // Its module is the package, where it is importable, so that instances
+    // pickle (multiprocessing and concurrent.futures re-raise them).
+    create_exception!(openai_harmony, HarmonyError, PyRuntimeError, "An error from the harmony core.");
 }
 pub(crate) use exc::HarmonyError as PyHarmonyError;
 
 pub(crate) fn to_py(e: HarmonyError) -> PyErr {
-    PyHarmonyError::new_err(e.to_string())
+    match e {
+        // The reference raises a ValueError for an unknown encoding name.
+        HarmonyError::InvalidEncodingName(_) => pyo3::exceptions::PyValueError::new_err(e.to_string()),
+        // As the reference, which reads the content from its JSON: a ValueError.
+        HarmonyError::ContentJson(_) => pyo3::exceptions::PyValueError::new_err(e.to_string()),
+        e => PyHarmonyError::new_err(e.to_string()),
+    }
 }
 
 pub(crate) fn json_err(e: serde_json::Error) -> PyErr {

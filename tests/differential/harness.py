@@ -125,7 +125,10 @@ def main() -> int:
     if unknown:
         print(f"diff-ref: families used but not listed in test-data/deviations.md: {unknown}")
     if unseen:
-        print(f"diff-ref: families listed in test-data/deviations.md but never seen: {unseen}" + ("" if a.n >= 20000 else " (not checked below 20,000 cases)"))
+        print(
+            f"diff-ref: families listed in test-data/deviations.md but never seen: {unseen}"
+            + ("" if a.n >= 20000 else " (not checked below 20,000 cases)")
+        )
     print(f"diff-ref: {len(all_cases)} cases, {len(undocumented)} undocumented differences, {elapsed:.0f} s")
     return 0 if ok else 1
 

@@ -53,7 +53,10 @@ def jsonable(x: Any) -> Any:
 
 
 def tool_descriptions(ns: Dict[str, Any]) -> List[Any]:
-    return [ToolDescription.new(t["name"], t.get("description", ""), parameters=t.get("parameters")) for t in ns.get("tools", [])]
+    return [
+        ToolDescription.new(t["name"], t.get("description", ""), parameters=t.get("parameters"))
+        for t in ns.get("tools", [])
+    ]
 
 
 def namespace_model(ns: Any) -> Any:
@@ -108,7 +111,9 @@ def message_model(m: Dict[str, Any]) -> Any:
     if m.get("name") is not None:
         from openai_harmony import Author
 
-        msg = Message.from_author_and_content(Author.new(role, m["name"]), contents[0] if contents else TextContent(text=""))
+        msg = Message.from_author_and_content(
+            Author.new(role, m["name"]), contents[0] if contents else TextContent(text="")
+        )
         for c in contents[1:]:
             msg = msg.adding_content(c)
     else:
@@ -122,10 +127,22 @@ def message_model(m: Dict[str, Any]) -> Any:
     return msg
 
 
+def builtin_namespaces(conversation: Dict[str, Any]) -> Dict[str, Any]:
+    """The generator writes "browser" / "python" for the built-in namespaces;
+    as JSON they are spelled out, from the package under test."""
+    out = json.loads(json.dumps(conversation))
+    for m in out["messages"]:
+        for c in m.get("content", []):
+            for name, ns in list((c.get("tools") or {}).items()):
+                if ns in ("browser", "python"):
+                    c["tools"][name] = namespace_model(ns).model_dump()
+    return out
+
+
 def build_conversation(case: Dict[str, Any]) -> Any:
     if case["build"] == "models":
         return Conversation.from_messages([message_model(m) for m in case["conversation"]["messages"]])
-    return Conversation.from_json(json.dumps(case["conversation"]))
+    return Conversation.from_json(json.dumps(builtin_namespaces(case["conversation"])))
 
 
 def run_render(case: Dict[str, Any]) -> Dict[str, Any]:
@@ -207,8 +224,19 @@ def run_stream(case: Dict[str, Any]) -> Dict[str, Any]:
         )
     final = outcome(lambda: (p.process_eos(), None)[1])
     messages = [m.to_dict() for m in p.messages]
-    batch = outcome(lambda: [m.to_dict() for m in ENC.parse_messages_from_completion_tokens(tokens, role_of(case), strict=case["strict"])])
-    out = {"tokens": tokens, "steps": steps, "eos": final, "messages": jsonable(messages), "parsed_tokens": len(p.tokens), "batch": jsonable(batch)}
+    batch = outcome(
+        lambda: [
+            m.to_dict() for m in ENC.parse_messages_from_completion_tokens(tokens, role_of(case), strict=case["strict"])
+        ]
+    )
+    out = {
+        "tokens": tokens,
+        "steps": steps,
+        "eos": final,
+        "messages": jsonable(messages),
+        "parsed_tokens": len(p.tokens),
+        "batch": jsonable(batch),
+    }
     # Ours only: where lenient parsing repaired something (the reference has no diagnostics).
     diagnostics = getattr(p, "diagnostics", None)
     if diagnostics:

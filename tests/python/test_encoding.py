@@ -37,7 +37,8 @@ RENDER_CASES: List[Dict[str, Any]] = load_json("render/cases.json")
 def test_load_by_enum_or_string() -> None:
     assert load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS).name == "HarmonyGptOss"
     assert load_harmony_encoding("HarmonyGptOss").name == "HarmonyGptOss"
-    with pytest.raises(HarmonyError):
+    # As the reference: a ValueError naming the name.
+    with pytest.raises(ValueError, match="Invalid HarmonyEncodingName: NoSuchEncoding"):
         load_harmony_encoding("NoSuchEncoding")
 
 
@@ -49,8 +50,14 @@ def test_harmony_error_is_an_exception() -> None:
 
 def test_special_tokens(enc: HarmonyEncoding) -> None:
     assert {"<|start|>", "<|end|>", "<|message|>", "<|channel|>", "<|constrain|>"} <= enc.special_tokens_set
+    # As the reference: a set of 1,091 names, 199998..=201088.
+    assert type(enc.special_tokens_set) is set and len(enc.special_tokens_set) == 1091
+    assert "<|reserved_201088|>" in enc.special_tokens_set and enc.is_special_token(201088)
+    assert enc.decode([201088]) == "<|reserved_201088|>"
+    assert enc.encode("<|reserved_201088|>", allowed_special="all") == [201088]
     assert enc.is_special_token(200006) and not enc.is_special_token(17)
-    assert enc.stop_tokens() == [200002, 200007, 200012]
+    # The reference's order changes from process to process (a hash set); ours is fixed.
+    assert enc.stop_tokens() == [200002, 200012, 200007]
     assert enc.stop_tokens_for_assistant_actions() == [200002, 200012]
 
 

@@ -47,8 +47,10 @@ def test_roles_are_str_enums() -> None:
 
 def test_reasoning_effort() -> None:
     assert ReasoningEffort("High") is ReasoningEffort.HIGH
-    assert ReasoningEffort("low") is ReasoningEffort.LOW
     assert ReasoningEffort.MEDIUM == "Medium"
+    # As the reference: only the enum's values.
+    with pytest.raises(ValueError):
+        ReasoningEffort("low")
 
 
 def test_author_new() -> None:

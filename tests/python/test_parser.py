@@ -102,9 +102,15 @@ def test_messages_are_read_incrementally(enc: HarmonyEncoding) -> None:
         seen.append(len(parser.messages))
         if parser.messages and first is None:
             first = parser.messages[0]
-    # Completed messages are converted once: later reads return the same objects.
-    assert first is not None and parser.messages[0] is first
+    # As the reference, every read is a new list of new objects: what the
+    # caller does with them never changes the parser.
+    assert first is not None and parser.messages[0] is not first and parser.messages[0] == first
     assert seen[-1] == 2 and sorted(seen) == seen
+    messages = parser.messages
+    messages[0].content[0].text = "changed"  # type: ignore[attr-defined]
+    messages[0].channel = "changed"
+    messages.clear()
+    assert len(parser.messages) == 2 and parser.messages[0] == first
 
 
 class CountingParser(StreamableParser):
@@ -162,8 +168,8 @@ def test_strict_errors_and_recovery(enc: HarmonyEncoding) -> None:
     parser = StreamableParser(enc, None)
     with pytest.raises(HarmonyError, match="Unexpected token 17 while expecting start token 200006"):
         parser.process(17)
-    # A failed token changes nothing; the parser goes on.
-    assert parser.tokens == [] and parser.state is StreamState.EXPECT_START
+    # As the reference: the token is recorded and the parser goes on.
+    assert parser.tokens == [17] and parser.state is StreamState.EXPECT_START
     for token in enc.encode("<|start|>assistant<|channel|>final<|message|>ok<|end|>", allowed_special="all"):
         parser.process(token)
     assert len(parser.messages) == 1

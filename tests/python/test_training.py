@@ -74,7 +74,7 @@ def test_mask_last_turn(enc: HarmonyEncoding) -> None:
         tool_conversation(), KEEP, train_on="last_assistant_turn"
     )
     assert runs(enc, tokens, mask) == ["<|channel|>final<|message|>It snows.<|return|>"]
-    with pytest.raises(HarmonyError, match="train_on must be"):
+    with pytest.raises(ValueError, match="train_on must be"):
         enc.render_conversation_for_training_with_mask(tool_conversation(), train_on="everything")  # type: ignore[arg-type]
 
 
