@@ -62,8 +62,7 @@ def _text_diff(ref: Any, ours: Any) -> Iterator[str]:
     a, b = text(ref), text(ours)
     if a == b:
         yield "same text, different token boundaries"
-    for line in list(difflib.unified_diff(a, b, "ref", "ours", lineterm="", n=1))[:30]:
-        yield line
+    yield from list(difflib.unified_diff(a, b, "ref", "ours", lineterm="", n=1))[:30]
 
 
 def _short(x: Any, n: int = 1200) -> str:

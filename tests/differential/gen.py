@@ -16,7 +16,6 @@ Kinds:
 
 from __future__ import annotations
 
-import math
 import random
 from typing import Any, Dict, Iterator, List, Optional
 
@@ -371,9 +370,9 @@ def system_content(rng: random.Random) -> Dict[str, Any]:
         if key == "model_identity":
             c[key] = rng.choice(["You are ChatGPT, a large language model trained by OpenAI.", text(rng, 5), None, ""])
         elif key == "reasoning_effort":
-            c[key] = rng.choice(EFFORTS + [None])
+            c[key] = rng.choice([*EFFORTS, None])
         elif key == "conversation_start_date":
-            c[key] = rng.choice(DATES + [None])
+            c[key] = rng.choice([*DATES, None])
         elif key == "knowledge_cutoff":
             c[key] = rng.choice(["2024-06", "", None, "yesterday"])
         elif key == "channel_config":

@@ -41,7 +41,7 @@ def err(e: BaseException) -> str:
 def outcome(fn: Callable[[], Any]) -> Dict[str, Any]:
     try:
         return {"ok": fn()}
-    except Exception as e:  # noqa: BLE001 - an error is an output
+    except Exception as e:
         return {"error": err(e)}
 
 
@@ -206,7 +206,7 @@ def run_stream(case: Dict[str, Any]) -> Dict[str, Any]:
         try:
             p.process(t)
             e = None
-        except Exception as ex:  # noqa: BLE001
+        except Exception as ex:
             e = err(ex)
         cr = p.current_role
         steps.append(
@@ -274,7 +274,7 @@ def main() -> None:
             case = json.loads(line)
             try:
                 result = RUNNERS[case["kind"]](case)
-            except Exception as e:  # noqa: BLE001 - a crash in the runner is recorded, not fatal
+            except Exception as e:
                 result = {"runner_crash": err(e)}
             out.write(json.dumps({"id": case["id"], "out": result}, ensure_ascii=False, default=str) + "\n")
 

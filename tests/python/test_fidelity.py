@@ -9,13 +9,13 @@ import pytest
 
 from openai_harmony import (
     Conversation,
+    DeveloperContent,
     HarmonyEncoding,
     HarmonyError,
     Message,
     Role,
     SystemContent,
     ToolDescription,
-    DeveloperContent,
 )
 
 

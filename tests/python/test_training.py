@@ -11,7 +11,6 @@ from openai_harmony import (
     Conversation,
     DeveloperContent,
     HarmonyEncoding,
-    HarmonyError,
     Message,
     RenderConversationConfig,
     Role,
