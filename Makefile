@@ -10,7 +10,8 @@ VENV_PY := $(VENV)/bin/python
 PACKAGE_SOURCES := $(shell find src python -type f -not -path '*/__pycache__/*' -not -name '*.so') \
 	Cargo.toml build.rs pyproject.toml README.md
 
-.PHONY: demo demo-rust package test lint rust-lint python-lint python rust-test python-test bench fuzz doc clean
+.PHONY: demo demo-rust package test lint rust-lint python-lint python rust-test python-test bench fuzz doc clean \
+	diff-ref ref-suite reference
 
 ## `harmony demo`: render an embedded conversation (system, developer with two
 ## function tools, user, a tool call and its result), inspect it, then parse a
@@ -23,7 +24,43 @@ demo-rust:
 
 ## Every test: lint (Rust and Python), rustdoc, the Rust tests and doctests,
 ## the Python tests, and the reference vectors through the Python package.
-test: lint doc rust-test python-test package
+test: lint doc rust-test python-test package diff-ref ref-suite
+
+## The reference wheel, openai-harmony 0.0.8, in its own venv: a measuring
+## peer for the differential tests, never imported by the package. It reads
+## its vocabulary from ../shared/vocab (TIKTOKEN_ENCODINGS_BASE).
+REF_VENV ?= .venv-ref
+REF_VERSION := 0.0.8
+SHARED ?= ../shared
+reference: $(REF_VENV)/.installed
+
+$(REF_VENV)/.installed:
+	@echo "== installing the reference wheel openai-harmony==$(REF_VERSION) into $(REF_VENV) (differential peer)"
+	test -x $(REF_VENV)/bin/python || $(PYTHON) -m venv $(REF_VENV)
+	$(REF_VENV)/bin/python -m pip install -q "openai-harmony==$(REF_VERSION)"
+	rm -rf $(REF_VENV)/sdist && mkdir -p $(REF_VENV)/sdist
+	$(REF_VENV)/bin/python -m pip download -q --no-deps --no-binary :all: "openai-harmony==$(REF_VERSION)" -d $(REF_VENV)/sdist
+	tar -xzf $(REF_VENV)/sdist/openai_harmony-$(REF_VERSION).tar.gz -C $(REF_VENV)/sdist
+	touch $@
+
+## Differential harness: N seeded cases through both packages, every output
+## compared exactly; differences must be listed in test-data/deviations.md.
+N ?= 20000
+diff-ref: python
+	@if [ -d "$(SHARED)/vocab" ]; then \
+		$(MAKE) --no-print-directory reference && \
+		TIKTOKEN_ENCODINGS_BASE="$$(cd $(SHARED)/vocab && pwd)" $(VENV_PY) tests/differential/harness.py --ref $(REF_VENV)/bin/python -n $(N); \
+	elif [ -n "$$HARMONY_REQUIRE_VECTORS" ]; then echo "diff-ref: $(SHARED)/vocab is missing (the reference needs it)"; exit 1; \
+	else echo "diff-ref: SKIPPED, $(SHARED)/vocab is missing (the reference wheel needs it)"; fi
+
+## The reference's own pytest suite (from its sdist), unchanged, against this package.
+ref-suite: python
+	@if [ -d "$(SHARED)/vocab" ]; then \
+		$(MAKE) --no-print-directory reference && \
+		cd $(REF_VENV)/sdist/openai_harmony-$(REF_VERSION) && \
+		TIKTOKEN_ENCODINGS_BASE="$$(cd $(CURDIR)/$(SHARED)/vocab && pwd)" $(CURDIR)/$(VENV_PY) -m pytest -q -p no:cacheprovider tests/test_harmony.py; \
+	elif [ -n "$$HARMONY_REQUIRE_VECTORS" ]; then echo "ref-suite: $(SHARED)/vocab is missing"; exit 1; \
+	else echo "ref-suite: SKIPPED, $(SHARED)/vocab is missing"; fi
 
 rust-test:
 	$(CARGO) test --all-targets
@@ -81,4 +118,4 @@ package:
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(REF_VENV)

@@ -11,8 +11,9 @@
 //!   emitted and the invalid bytes dropped; the bytes after it wait for the
 //!   next token (one repair per token);
 //! - a token id outside the vocabulary poisons the rest of the message:
-//!   nothing more is emitted, and the message ends with one U+FFFD;
-//! - at the end of the message, what waits is decoded lossily.
+//!   nothing more is emitted;
+//! - at the end of the message, a poisoned message gets one U+FFFD, then
+//!   what waits is decoded lossily.
 //!
 //! Work per token is bounded by the token's bytes plus the bytes that wait,
 //! and waiting bytes are consumed from the front without moving the rest.
@@ -67,13 +68,13 @@ impl Utf8Decoder {
         }
     }
 
-    /// Ends the message: waiting bytes are decoded lossily, and a poisoned
-    /// message gets its U+FFFD.
+    /// Ends the message: a poisoned message gets its U+FFFD, then the
+    /// waiting bytes are decoded lossily (in that order, as the reference).
     pub(crate) fn finish(&mut self, out: &mut String) {
-        out.push_str(&String::from_utf8_lossy(&self.pending[self.start..]));
         if self.poisoned {
             out.push(char::REPLACEMENT_CHARACTER);
         }
+        out.push_str(&String::from_utf8_lossy(&self.pending[self.start..]));
         *self = Utf8Decoder::default();
     }
 }
@@ -120,6 +121,14 @@ mod tests {
         assert_eq!(all, "a\u{fffd}\u{fffd}");
         let (_, all) = chunked(&[Some(b"hello"), None, None]);
         assert_eq!(all, "hello\u{fffd}");
+    }
+
+    #[test]
+    fn poison_comes_before_the_waiting_bytes() {
+        // Observed in the reference: "é", E6, "Paris", an unknown id.
+        let (deltas, all) = chunked(&[Some("é".as_bytes()), Some(b"\xe6"), Some(b"Paris"), None, Some(b"x")]);
+        assert_eq!(deltas, ["é", "", "\u{fffd}", "", ""]);
+        assert_eq!(all, "é\u{fffd}\u{fffd}Paris");
     }
 
     #[test]

@@ -23,6 +23,11 @@ def listed_families(path: Path) -> Set[str]:
     return set(re.findall(r"<!-- family: ([a-z_]+) -->", path.read_text(encoding="utf-8")))
 
 
+def open_families(path: Path) -> Set[str]:
+    """Listed families that are open differences still to fix (``<!-- open: NAME -->``)."""
+    return set(re.findall(r"<!-- open: ([a-z_]+) -->", path.read_text(encoding="utf-8")))
+
+
 def describe(case: Dict[str, Any], ref: Any, ours: Any) -> Iterator[str]:
     """Where two outputs first differ, in a few lines."""
     if case["kind"] == "stream" and "steps" in ref and "steps" in ours:
@@ -76,8 +81,13 @@ def _short(x: Any, n: int = 1200) -> str:
 ERR, DELTA, CHANNEL, RECIPIENT, CONTENT_TYPE = 0, 1, 2, 3, 4
 
 
+POSITION = re.compile(r" at line \d+ column \d+$")
+
+
 def explain(case: Dict[str, Any], ref: Any, ours: Any, repairs: List[int]) -> Optional[str]:
     """The family of deviations that accounts for this difference, if any."""
+    if case["kind"] == "render":
+        return explain_render(ref, ours)
     if case["kind"] != "stream" or "steps" not in ref or "steps" not in ours:
         return None
     strict = case["strict"]
@@ -87,6 +97,40 @@ def explain(case: Dict[str, Any], ref: Any, ours: Any, repairs: List[int]) -> Op
     if not strict and repairs and lenient_prefix_matches(moved, ours, min(repairs)):
         return "lenient_repair"
     return None
+
+
+def explain_render(ref: Any, ours: Any) -> Optional[str]:
+    if "error" in ref and "error" in ours and POSITION.search(ref["error"]):
+        if POSITION.sub("", ref["error"]) == POSITION.sub("", ours["error"]):
+            return "json_error_position"
+    if "ok" in ref and "ok" in ours and only_in_tool_namespaces(ref["ok"], ours["ok"]):
+        return "open_schema"
+    return None
+
+
+def only_in_tool_namespaces(ref: Any, ours: Any) -> bool:
+    """Open difference: the texts differ only inside `namespace NAME { … }`
+    blocks (TypeScript of tool schemas)."""
+    from openai_harmony import HarmonyEncodingName, load_harmony_encoding
+
+    enc = load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
+
+    def lines(tokens: Any) -> List[Any]:
+        if tokens and isinstance(tokens[0], list):
+            tokens = [t for m in tokens for t in m]
+        out, inside = [], False
+        for line in enc.decode(tokens).split("\n"):
+            if line.startswith("namespace ") and line.endswith("{"):
+                inside = True
+            out.append((inside, line))
+            if line.startswith("} // namespace"):
+                inside = False
+        return out
+
+    a, b = lines(ref), lines(ours)
+    outside_a = [line for inside, line in a if not inside]
+    outside_b = [line for inside, line in b if not inside]
+    return outside_a == outside_b
 
 
 def constrain_as_content_type(ref: Dict[str, Any], strict: bool) -> Dict[str, Any]:
@@ -121,4 +165,4 @@ def lenient_prefix_matches(ref: Dict[str, Any], ours: Dict[str, Any], first_repa
     return ref["tokens"] == ours["tokens"] and ref["steps"][:first_repair] == ours["steps"][:first_repair]
 
 
-FAMILIES = ("constrain", "lenient_repair")
+FAMILIES = ("constrain", "lenient_repair", "json_error_position", "open_schema")

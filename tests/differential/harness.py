@@ -108,8 +108,11 @@ def main() -> int:
             for case, r, o in undocumented:
                 f.write(json.dumps({"case": case, "ref": r, "ours": o}, ensure_ascii=False) + "\n")
     listed = deviations.listed_families(ROOT / "test-data" / "deviations.md")
-    unknown = sorted(set(explained) - listed)
+    still_open = deviations.open_families(ROOT / "test-data" / "deviations.md")
+    unknown = sorted(set(explained) - listed - still_open)
     unseen = sorted(listed - set(explained))
+    if still_open & set(explained):
+        print(f"diff-ref: OPEN differences still to fix: { {k: explained[k] for k in sorted(still_open & set(explained))} }")
     elapsed = time.perf_counter() - start
     for case, r, o in undocumented[: a.show]:
         print(f"UNDOCUMENTED {case['id']} ({case['kind']})")
