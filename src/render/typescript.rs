@@ -145,6 +145,10 @@ fn object_type(schema: &Value, indent: &str) -> String {
 /// default move from their usual places (before the examples, after the
 /// type) to just above the key, and are dropped if there is no list of
 /// variants to render.
+fn description_of(schema: &Value) -> Option<&str> {
+    schema.get("description").and_then(Value::as_str)
+}
+
 fn property(out: &mut String, key: &str, opt: &str, prop: &Value, indent: &str) {
     let description = prop.get("description").and_then(Value::as_str);
     let has_one_of = prop.get("oneOf").is_some();
@@ -165,8 +169,10 @@ fn property(out: &mut String, key: &str, opt: &str, prop: &Value, indent: &str) 
         }
     }
     if let Some(variants) = prop.get("oneOf").and_then(Value::as_array) {
-        // The property's description stands in for the first variant's.
-        if let Some(desc) = description {
+        // The property's description stands in for the first variant's,
+        // and for any variant's that repeats it. It is not shown at all
+        // when the first variant repeats it.
+        if let Some(desc) = description.filter(|d| variants.first().and_then(description_of) != Some(*d)) {
             out.push_str(&format!("{indent}// {desc}\n"));
         }
         if let Some(default) = default_comment(prop) {
@@ -175,7 +181,11 @@ fn property(out: &mut String, key: &str, opt: &str, prop: &Value, indent: &str) 
         out.push_str(&format!("{indent}{key}{opt}:\n"));
         for (i, variant) in variants.iter().enumerate() {
             let ty = with_null(variant, schema_to_typescript(variant, &format!("{indent}   ")));
-            let comment = variant_comment(variant, i > 0 || description.is_none(), false);
+            let shown = match description {
+                Some(desc) => i > 0 && description_of(variant) != Some(desc),
+                None => true,
+            };
+            let comment = variant_comment(variant, shown, false);
             out.push_str(&format!("{indent} | {ty}{comment}\n"));
         }
         out.push_str(&format!("{indent},\n"));
