@@ -90,7 +90,8 @@ fn with_null(schema: &Value, ty: String) -> String {
 
 /// The trailing `// description default: ...` of a oneOf variant. Variants
 /// of a oneOf property show defaults as properties do; variants of an inline
-/// oneOf (`items`, nested oneOf) always quote a string default.
+/// oneOf (`items`, nested oneOf) quote a string default, as JSON (escaped)
+/// when the variant is an enum and as written otherwise.
 fn variant_comment(variant: &Value, show_description: bool, inline: bool) -> String {
     let mut parts = Vec::new();
     if show_description {
@@ -99,6 +100,9 @@ fn variant_comment(variant: &Value, show_description: bool, inline: bool) -> Str
         }
     }
     match variant.get("default") {
+        Some(default @ Value::String(_)) if inline && is_enum(variant) => {
+            parts.push(format!("default: {}", json_text(default)))
+        }
         Some(Value::String(s)) if inline => parts.push(format!("default: \"{s}\"")),
         Some(_) => parts.extend(default_comment(variant)),
         None => {}
