@@ -2,6 +2,7 @@
 
 use crate::chat::{DeveloperContent, ResponseFormat};
 
+use super::json_text::json_text;
 use super::tools::namespaces_text;
 
 /// `# Instructions`, `# Tools` and `# Response Formats` sections, separated
@@ -24,7 +25,8 @@ pub(crate) fn developer_text(dev: &DeveloperContent) -> String {
 }
 
 /// `## name`, the description as `//` lines, then the schema as compact JSON,
-/// as the format guide lays out structured output.
+/// as the format guide lays out structured output. Numbers are written as
+/// in tool schemas ([`json_text`]: `1e16`, not `1e+16`).
 fn response_format_text(format: &ResponseFormat) -> String {
     let mut out = format!("## {}\n\n", format.name);
     if let Some(desc) = &format.description {
@@ -32,6 +34,6 @@ fn response_format_text(format: &ResponseFormat) -> String {
             out.push_str(&format!("// {line}\n"));
         }
     }
-    out.push_str(&format.schema.to_string());
+    out.push_str(&json_text(&format.schema));
     out
 }

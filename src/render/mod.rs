@@ -9,6 +9,7 @@
 
 mod cache;
 mod developer;
+mod json_text;
 mod system;
 mod tools;
 mod training;

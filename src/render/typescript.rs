@@ -8,6 +8,8 @@
 
 use serde_json::Value;
 
+use super::json_text::json_text;
+
 /// Renders `schema` as a type. `indent` prefixes the lines of nested object
 /// members.
 pub(crate) fn schema_to_typescript(schema: &Value, indent: &str) -> String {
@@ -16,7 +18,9 @@ pub(crate) fn schema_to_typescript(schema: &Value, indent: &str) -> String {
     }
     match schema.get("type") {
         Some(Value::Array(types)) => {
-            let names: Vec<&str> = types.iter().filter_map(Value::as_str).map(primitive_name).collect();
+            // Names in a type list are kept as written, JSON type or not.
+            let names: Vec<&str> =
+                types.iter().filter_map(Value::as_str).map(|t| if t == "integer" { "number" } else { t }).collect();
             if names.is_empty() {
                 "any".to_string()
             } else {
@@ -36,14 +40,12 @@ pub(crate) fn schema_to_typescript(schema: &Value, indent: &str) -> String {
     }
 }
 
+/// A single `type` name other than `object`, `array` and `string`. `null`
+/// is not a type of its own here: it renders as `any`.
 fn primitive_name(ty: &str) -> &str {
     match ty {
         "integer" | "number" => "number",
-        "string" => "string",
         "boolean" => "boolean",
-        "null" => "null",
-        "object" => "object",
-        "array" => "array",
         _ => "any",
     }
 }
@@ -73,7 +75,7 @@ fn default_comment(schema: &Value) -> Option<String> {
     Some(match default {
         Value::String(s) if is_enum(schema) => format!("default: {s}"),
         Value::String(s) => format!("default: \"{s}\""),
-        other => format!("default: {other}"),
+        other => format!("default: {}", json_text(other)),
     })
 }
 
@@ -88,7 +90,8 @@ fn with_null(schema: &Value, ty: String) -> String {
 
 /// The trailing `// description default: ...` of a oneOf variant. Variants
 /// of a oneOf property show defaults as properties do; variants of an inline
-/// oneOf (`items`, nested oneOf) always quote a string default.
+/// oneOf (`items`, nested oneOf) quote a string default, as JSON (escaped)
+/// when the variant is an enum and as written otherwise.
 fn variant_comment(variant: &Value, show_description: bool, inline: bool) -> String {
     let mut parts = Vec::new();
     if show_description {
@@ -97,6 +100,9 @@ fn variant_comment(variant: &Value, show_description: bool, inline: bool) -> Str
         }
     }
     match variant.get("default") {
+        Some(default @ Value::String(_)) if inline && is_enum(variant) => {
+            parts.push(format!("default: {}", json_text(default)))
+        }
         Some(Value::String(s)) if inline => parts.push(format!("default: \"{s}\"")),
         Some(_) => parts.extend(default_comment(variant)),
         None => {}
@@ -138,44 +144,60 @@ fn object_type(schema: &Value, indent: &str) -> String {
     out
 }
 
+/// One property: its comment lines, then `key?: type,`. A `oneOf` key
+/// changes the layout even when it is not a list: the description and the
+/// default move from their usual places (before the examples, after the
+/// type) to just above the key, and are dropped if there is no list of
+/// variants to render.
+fn description_of(schema: &Value) -> Option<&str> {
+    schema.get("description").and_then(Value::as_str)
+}
+
 fn property(out: &mut String, key: &str, opt: &str, prop: &Value, indent: &str) {
     let description = prop.get("description").and_then(Value::as_str);
-    let variants = prop.get("oneOf").and_then(Value::as_array);
+    let has_one_of = prop.get("oneOf").is_some();
     if let Some(title) = prop.get("title").and_then(Value::as_str) {
         out.push_str(&format!("{indent}// {title}\n{indent}//\n"));
     }
-    if let (Some(desc), None) = (description, variants) {
+    if let (Some(desc), false) = (description, has_one_of) {
         out.push_str(&format!("{indent}// {desc}\n"));
     }
     if let Some(examples) = prop.get("examples").and_then(Value::as_array) {
         if !examples.is_empty() {
+            // Only string examples are listed; the header stays even when
+            // none is a string.
             out.push_str(&format!("{indent}// Examples:\n"));
-            for ex in examples {
-                match ex {
-                    Value::String(s) => out.push_str(&format!("{indent}// - \"{s}\"\n")),
-                    other => out.push_str(&format!("{indent}// - {other}\n")),
-                }
+            for ex in examples.iter().filter_map(Value::as_str) {
+                out.push_str(&format!("{indent}// - \"{ex}\"\n"));
             }
         }
     }
-    if let Some(variants) = variants {
-        // A oneOf property: its description comes after the examples, and
-        // then stands in for the first variant's description.
-        if let Some(desc) = description {
+    if let Some(variants) = prop.get("oneOf").and_then(Value::as_array) {
+        // The property's description stands in for the first variant's,
+        // and for any variant's that repeats it. It is not shown at all
+        // when the first variant repeats it.
+        if let Some(desc) = description.filter(|d| variants.first().and_then(description_of) != Some(*d)) {
             out.push_str(&format!("{indent}// {desc}\n"));
+        }
+        if let Some(default) = default_comment(prop) {
+            out.push_str(&format!("{indent}// {default}\n"));
         }
         out.push_str(&format!("{indent}{key}{opt}:\n"));
         for (i, variant) in variants.iter().enumerate() {
             let ty = with_null(variant, schema_to_typescript(variant, &format!("{indent}   ")));
-            let comment = variant_comment(variant, i > 0 || description.is_none(), false);
+            let shown = match description {
+                Some(desc) => i > 0 && description_of(variant) != Some(desc),
+                None => true,
+            };
+            let comment = variant_comment(variant, shown, false);
             out.push_str(&format!("{indent} | {ty}{comment}\n"));
         }
-        out.push_str(&format!("{indent},"));
-    } else {
-        let ty = with_null(prop, schema_to_typescript(prop, &format!("{indent}    ")));
-        out.push_str(&format!("{indent}{key}{opt}: {ty},"));
+        out.push_str(&format!("{indent},\n"));
+        return;
     }
-    if let Some(default) = default_comment(prop) {
+    let ty = with_null(prop, schema_to_typescript(prop, &format!("{indent}    ")));
+    out.push_str(&format!("{indent}{key}{opt}: {ty},"));
+    if let (Some(default), false) = (default_comment(prop), has_one_of) {
         out.push_str(&format!(" // {default}"));
     }
     out.push('\n');
