@@ -97,9 +97,13 @@ pub fn check(data: &[u8], strict: bool) {
             Ok(_) => {}
             Err(_) => {
                 assert!(strict, "lenient parser raised on token {t}");
+                // As the reference: the token is recorded, no message is lost or
+                // added, and the parser waits for the next <|start|>.
                 let after =
                     (parser.tokens().len(), parser.messages().len(), parser.state(), parser.current_content().len());
-                assert_eq!(before, after, "a failed process() changed the parser");
+                assert_eq!(after.0, before.0 + 1, "a failed token is recorded");
+                assert_eq!(after.1, before.1, "a failed token completes no message");
+                assert_eq!(after.2, openai_harmony::StreamState::ExpectStart, "after an error the parser waits for <|start|>");
                 failed = true;
                 break;
             }
