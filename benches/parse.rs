@@ -76,6 +76,33 @@ fn benches(c: &mut Criterion) {
         });
         group.finish();
     }
+    past_errors(c, &enc);
+}
+
+/// Strict streaming past errors, as a server that catches `HarmonyError`
+/// and keeps feeding tokens: a header fails, then every content token is
+/// refused until the next `<|start|>`. The per-token cost must be the same
+/// for 10k and 100k tokens (the refused tokens do not pile up).
+fn past_errors(c: &mut Criterion, enc: &HarmonyEncoding) {
+    let bad = enc.encode_with_special_tokens("<|start|>bogusrole<|message|>");
+    let word = enc.encode_ordinary(" word")[0];
+    let mut group = c.benchmark_group("parse/strict_past_errors");
+    for n in [10_000usize, 100_000] {
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_function(format!("{n}_tokens"), |b| {
+            let mut parser = StreamableParser::new(enc.clone(), None);
+            b.iter(|| {
+                parser.reset();
+                for &t in &bad {
+                    let _ = black_box(parser.process(t).is_err());
+                }
+                for _ in 0..n {
+                    let _ = black_box(parser.process(word).is_err());
+                }
+            })
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(parse, benches);

@@ -107,7 +107,7 @@ def test_messages_are_read_incrementally(enc: HarmonyEncoding) -> None:
     assert first is not None and parser.messages[0] is not first and parser.messages[0] == first
     assert seen[-1] == 2 and sorted(seen) == seen
     messages = parser.messages
-    messages[0].content[0].text = "changed"  # type: ignore[attr-defined]
+    messages[0].content[0].text = "changed"  # type: ignore[union-attr]
     messages[0].channel = "changed"
     messages.clear()
     assert len(parser.messages) == 2 and parser.messages[0] == first
