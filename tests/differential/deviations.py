@@ -103,34 +103,7 @@ def explain_render(ref: Any, ours: Any) -> Optional[str]:
     if "error" in ref and "error" in ours and POSITION.search(ref["error"]):
         if POSITION.sub("", ref["error"]) == POSITION.sub("", ours["error"]):
             return "json_error_position"
-    if "ok" in ref and "ok" in ours and only_in_tool_namespaces(ref["ok"], ours["ok"]):
-        return "open_schema"
     return None
-
-
-def only_in_tool_namespaces(ref: Any, ours: Any) -> bool:
-    """Open difference: the texts differ only inside `namespace NAME { … }`
-    blocks (TypeScript of tool schemas)."""
-    from openai_harmony import HarmonyEncodingName, load_harmony_encoding
-
-    enc = load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
-
-    def lines(tokens: Any) -> List[Any]:
-        if tokens and isinstance(tokens[0], list):
-            tokens = [t for m in tokens for t in m]
-        out, inside = [], False
-        for line in enc.decode(tokens).split("\n"):
-            if line.startswith("namespace ") and line.endswith("{"):
-                inside = True
-            out.append((inside, line))
-            if line.startswith("} // namespace"):
-                inside = False
-        return out
-
-    a, b = lines(ref), lines(ours)
-    outside_a = [line for inside, line in a if not inside]
-    outside_b = [line for inside, line in b if not inside]
-    return outside_a == outside_b
 
 
 def constrain_as_content_type(ref: Dict[str, Any], strict: bool) -> Dict[str, Any]:
@@ -163,6 +136,3 @@ def lenient_prefix_matches(ref: Dict[str, Any], ours: Dict[str, Any], first_repa
     repair as a diagnostic at its token. Up to the first repair, every step
     is the reference's (and the reference raised nowhere before it)."""
     return ref["tokens"] == ours["tokens"] and ref["steps"][:first_repair] == ours["steps"][:first_repair]
-
-
-FAMILIES = ("constrain", "lenient_repair", "json_error_position", "open_schema")

@@ -111,8 +111,9 @@ def main() -> int:
     still_open = deviations.open_families(ROOT / "test-data" / "deviations.md")
     unknown = sorted(set(explained) - listed - still_open)
     unseen = sorted(listed - set(explained))
-    if still_open & set(explained):
-        print(f"diff-ref: OPEN differences still to fix: { {k: explained[k] for k in sorted(still_open & set(explained))} }")
+    open_seen = {k: explained[k] for k in sorted(still_open & set(explained))}
+    if open_seen:
+        print(f"diff-ref: OPEN differences still to fix: {open_seen}")
     elapsed = time.perf_counter() - start
     for case, r, o in undocumented[: a.show]:
         print(f"UNDOCUMENTED {case['id']} ({case['kind']})")
