@@ -6,6 +6,7 @@ __all__ = [
     "ChatCompletionStream",
     "HarmonyEncoding",
     "HarmonyError",
+    "NotPlainJson",
     "ResponsesStream",
     "StreamableParser",
     "browser_tool_json",
@@ -14,6 +15,7 @@ __all__ = [
     "conversation_from_responses",
     "default_system_content_json",
     "gil_spin_us",
+    "json_syntax_error",
     "prompt_for",
     "python_tool_json",
     "render_cache_info",
@@ -25,6 +27,9 @@ __all__ = [
 
 class HarmonyError(RuntimeError):
     """An error from the harmony core."""
+
+class NotPlainJson(Exception):
+    """A schema is not plain JSON."""
 
 @final
 class HarmonyEncoding:
@@ -106,6 +111,7 @@ class StreamableParser:
     def strict(self) -> bool: ...
 
 def browser_tool_json() -> str: ...
+def json_syntax_error(text: str) -> Optional[str]: ...
 def python_tool_json() -> str: ...
 def default_system_content_json() -> str: ...
 def set_render_cache_capacity(capacity_bytes: int) -> None: ...

@@ -26,8 +26,13 @@ mod exc {
     // A RuntimeError subclass: code written for the reference package, which
     // raises RuntimeError for some render errors, keeps catching them.
     create_exception!(_native, HarmonyError, PyRuntimeError, "An error from the harmony core.");
+    // Raised by the readers of messages when a tool schema holds something
+    // that `json.dumps` and pydantic write differently (a key that is not a
+    // string, a NaN): the Python package then renders the reference's way.
+    create_exception!(_native, NotPlainJson, pyo3::exceptions::PyException, "A schema is not plain JSON.");
 }
 pub(crate) use exc::HarmonyError as PyHarmonyError;
+pub(crate) use exc::NotPlainJson;
 
 pub(crate) fn to_py(e: HarmonyError) -> PyErr {
     PyHarmonyError::new_err(e.to_string())
@@ -59,6 +64,13 @@ fn default_system_content_json() -> PyResult<String> {
     serde_json::to_string(&crate::chat::SystemContent::new()).map_err(json_err)
 }
 
+/// serde_json's error for `text`, if it is not well-formed JSON (the
+/// reference's words for a NaN in a tool schema; see `_reference_road.py`).
+#[pyfunction]
+fn json_syntax_error(text: &str) -> Option<String> {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).err().map(|e| e.to_string())
+}
+
 /// Sets the budget of the process-wide render cache in bytes (0 turns it off).
 #[pyfunction]
 fn set_render_cache_capacity(capacity_bytes: usize) {
@@ -78,6 +90,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<parser::PyStreamableParser>()?;
     m.add("HarmonyError", m.py().get_type::<PyHarmonyError>())?;
     m.add_function(wrap_pyfunction!(browser_tool_json, m)?)?;
+    m.add("NotPlainJson", m.py().get_type::<NotPlainJson>())?;
+    m.add_function(wrap_pyfunction!(json_syntax_error, m)?)?;
     m.add_function(wrap_pyfunction!(python_tool_json, m)?)?;
     m.add_function(wrap_pyfunction!(default_system_content_json, m)?)?;
     m.add_function(wrap_pyfunction!(set_render_cache_capacity, m)?)?;
