@@ -59,13 +59,13 @@ def test_keys_json_dumps_refuses_raise_its_type_error(enc: HarmonyEncoding, key:
 
 def test_nan_default_is_the_references_parse_error(enc: HarmonyEncoding) -> None:
     message = developer({"type": "object", "properties": {"a": {"type": "number", "default": float("nan")}}})
-    with pytest.raises(ValueError, match="^invalid message JSON: expected value at line 1 column 222$"):
+    with pytest.raises(ValueError, match=r"^invalid message JSON: expected value at line 1 column 222$"):
         enc.render(message)
     convo = Conversation.from_messages([Message.from_role_and_content(Role.USER, "hi"), message])
     for render in (enc.render_conversation, enc.render_conversation_for_training):
-        with pytest.raises(ValueError, match="^invalid conversation JSON: expected value at line 1 column 313$"):
+        with pytest.raises(ValueError, match=r"^invalid conversation JSON: expected value at line 1 column 313$"):
             render(convo)
-    with pytest.raises(ValueError, match="^invalid conversation JSON: expected value at line 1 column 313$"):
+    with pytest.raises(ValueError, match=r"^invalid conversation JSON: expected value at line 1 column 313$"):
         enc.render_conversation_for_completion(convo, Role.ASSISTANT)
 
 
