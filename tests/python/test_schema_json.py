@@ -107,5 +107,7 @@ def test_every_render_agrees_with_the_string_keyed_schema(enc: HarmonyEncoding) 
     batch: List[Any] = [odd, list(odd.messages)]
     assert enc.render_conversations_batch(batch) == [enc.render_conversation(plain)] * 2
     # The caller's objects are left as they were.
-    params = odd.messages[1].content[0].tools["functions"].tools[0].parameters  # type: ignore[union-attr]
-    assert list(params["properties"]) == [None]
+    content = odd.messages[1].content[0]
+    assert isinstance(content, DeveloperContent) and content.tools is not None
+    params = content.tools["functions"].tools[0].parameters
+    assert params is not None and list(params["properties"]) == [None]
