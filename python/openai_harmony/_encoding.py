@@ -22,6 +22,7 @@ from typing import (
 
 from . import _native
 from ._models import Author, Conversation, Message, RenderConversationConfig, RenderOptions, Role, TextContent
+from ._reference_road import conversation_text, message_text, plain_messages, reference_errors
 
 __all__ = [
     "ContentDelta",
@@ -129,6 +130,11 @@ def _diagnostics(payload: str) -> List[Diagnostic]:
     return [Diagnostic(d["position"], d["kind"], d["detail"]) for d in json.loads(payload)]
 
 
+# What sends a render the reference's way: a schema that is not plain JSON,
+# or content the core cannot read (then the reference's error is reported).
+_REFERENCE_ROAD = (_native.NotPlainJson, _native.ContentJsonError)
+
+
 def _role_value(role: Optional[Union[Role, str]]) -> Optional[str]:
     return None if role is None else Role(role).value
 
@@ -217,12 +223,23 @@ class HarmonyEncoding:
 
     def render(self, message: Message, render_options: Optional[RenderOptions] = None) -> List[int]:
         has_tools = False if render_options is None else render_options.conversation_has_function_tools
-        return self._inner.render_message(message, has_tools)
+        try:
+            return self._inner.render_message(message, has_tools)
+        except _REFERENCE_ROAD:
+            text = message_text(message)
+            return reference_errors(text, lambda: self._inner.render(text, has_tools), "message")
 
     def render_conversation(
         self, conversation: Union[Conversation, Sequence[Message]], config: Optional[RenderConversationConfig] = None
     ) -> List[int]:
-        return self._inner.render_messages(_messages(conversation), "conversation", None, _auto_drop(config))
+        messages = _messages(conversation)
+        try:
+            return self._inner.render_messages(messages, "conversation", None, _auto_drop(config))
+        except _REFERENCE_ROAD:
+            text = conversation_text(messages)
+            return reference_errors(
+                text, lambda: self._inner.render_conversation(text, _auto_drop(config)), "conversation"
+            )
 
     def render_conversation_for_completion(
         self,
@@ -231,12 +248,28 @@ class HarmonyEncoding:
         config: Optional[RenderConversationConfig] = None,
     ) -> List[int]:
         role = Role(next_turn_role).value
-        return self._inner.render_messages(_messages(conversation), "completion", role, _auto_drop(config))
+        messages = _messages(conversation)
+        try:
+            return self._inner.render_messages(messages, "completion", role, _auto_drop(config))
+        except _REFERENCE_ROAD:
+            text = conversation_text(messages)
+            return reference_errors(
+                text,
+                lambda: self._inner.render_conversation_for_completion(text, role, _auto_drop(config)),
+                "conversation",
+            )
 
     def render_conversation_for_training(
         self, conversation: Union[Conversation, Sequence[Message]], config: Optional[RenderConversationConfig] = None
     ) -> List[int]:
-        return self._inner.render_messages(_messages(conversation), "training", None, _auto_drop(config))
+        messages = _messages(conversation)
+        try:
+            return self._inner.render_messages(messages, "training", None, _auto_drop(config))
+        except _REFERENCE_ROAD:
+            text = conversation_text(messages)
+            return reference_errors(
+                text, lambda: self._inner.render_conversation_for_training(text, _auto_drop(config)), "conversation"
+            )
 
     def render_conversation_for_training_with_mask(
         self,
@@ -249,14 +282,22 @@ class HarmonyEncoding:
         the tokens the model samples for the chosen assistant messages
         (everything after the role name, and the ``<|start|>assistant``
         between messages of one turn), else 0."""
-        return self._inner.render_training_with_mask(_messages(conversation), _auto_drop(config), train_on)
+        messages = _messages(conversation)
+        try:
+            return self._inner.render_training_with_mask(messages, _auto_drop(config), train_on)
+        except _native.NotPlainJson:
+            return self._inner.render_training_with_mask(plain_messages(messages), _auto_drop(config), train_on)
 
     def message_spans(
         self, conversation: Union[Conversation, Sequence[Message]], config: Optional[RenderConversationConfig] = None
     ) -> List[MessageSpan]:
         """Where each rendered message lies in ``render_conversation`` (and
         the training render); dropped messages have no span."""
-        spans = self._inner.message_spans(_messages(conversation), _auto_drop(config))
+        messages = _messages(conversation)
+        try:
+            spans = self._inner.message_spans(messages, _auto_drop(config))
+        except _native.NotPlainJson:
+            spans = self._inner.message_spans(plain_messages(messages), _auto_drop(config))
         return [MessageSpan(i, Role(role), channel, start, end) for i, role, channel, start, end in spans]
 
     def render_conversations_batch(
@@ -276,7 +317,11 @@ class HarmonyEncoding:
             mode = "conversation" if next_turn_role is None else "completion"
         items = [json.dumps(c) if isinstance(c, dict) else c for c in conversations]
         role = _role_value(next_turn_role)
-        return self._inner.render_conversations_batch(items, mode, role, _auto_drop(config))
+        try:
+            return self._inner.render_conversations_batch(items, mode, role, _auto_drop(config))
+        except _native.NotPlainJson:
+            items = [c if isinstance(c, str) else plain_messages(_messages(c)) for c in items]
+            return self._inner.render_conversations_batch(items, mode, role, _auto_drop(config))
 
     # -- parsing ------------------------------------------------------------
 

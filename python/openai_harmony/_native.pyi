@@ -6,6 +6,8 @@ __all__ = [
     "ChatCompletionStream",
     "HarmonyEncoding",
     "HarmonyError",
+    "NotPlainJson",
+    "ContentJsonError",
     "ResponsesStream",
     "StreamableParser",
     "browser_tool_json",
@@ -25,6 +27,12 @@ __all__ = [
 
 class HarmonyError(RuntimeError):
     """An error from the harmony core."""
+
+class ContentJsonError(ValueError):
+    """Content that is not valid."""
+
+class NotPlainJson(Exception):
+    """A schema is not plain JSON."""
 
 @final
 class HarmonyEncoding:

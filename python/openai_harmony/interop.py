@@ -29,6 +29,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Literal, Mapping, Option
 from . import _native
 from ._encoding import HarmonyEncoding, _messages
 from ._models import Conversation, Message
+from ._reference_road import plain_messages
 
 __all__ = [
     "ChatCompletionStream",
@@ -98,8 +99,12 @@ def conversation_from_chat_completions(request: Mapping[str, Any], *, date: Opti
 def chat_completion_message_from_harmony(messages: Messages, request: Optional[Mapping[str, Any]] = None) -> Json:
     """``{role, content, reasoning_content, tool_calls}`` from parsed reply
     messages. ``request`` maps sanitized function names back."""
-    out: Json = json.loads(_native.chat_completion_message_from_harmony(_messages(messages), _dump_opt(request)))
-    return out
+    try:
+        out = _native.chat_completion_message_from_harmony(_messages(messages), _dump_opt(request))
+    except _native.NotPlainJson:
+        out = _native.chat_completion_message_from_harmony(plain_messages(_messages(messages)), _dump_opt(request))
+    result: Json = json.loads(out)
+    return result
 
 
 def chat_completion_from_harmony(
@@ -208,9 +213,12 @@ def response_output_from_harmony(
 ) -> List[Json]:
     """Output items (``reasoning``, ``message``, ``function_call``,
     ``web_search_call``, ``code_interpreter_call``) from parsed reply messages."""
-    items: List[Json] = json.loads(
-        _native.response_output_from_harmony(_messages(messages), _dump_opt(request), _dump_items(previous_items))
-    )
+    request_json, previous_json = _dump_opt(request), _dump_items(previous_items)
+    try:
+        out = _native.response_output_from_harmony(_messages(messages), request_json, previous_json)
+    except _native.NotPlainJson:
+        out = _native.response_output_from_harmony(plain_messages(_messages(messages)), request_json, previous_json)
+    items: List[Json] = json.loads(out)
     return items
 
 

@@ -223,23 +223,47 @@ struct MessageRepr {
     content_type: Option<String>,
 }
 
+/// A message's `content`: a string (one text item), a list of content
+/// items, or null. Read in place, so an error inside an item is serde's
+/// own, with its position (as the reference reports it).
 fn content_string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Content>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Repr {
-        Text(String),
-        List(Vec<Content>),
-        Null(()),
+    struct ContentVisitor;
+
+    impl<'de> serde::de::Visitor<'de> for ContentVisitor {
+        type Value = Vec<Content>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(
+                "a string or a list of content items tagged \"type\": \"text\" | \"system_content\" | \"developer_content\"",
+            )
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            Ok(vec![Content::from(text.to_string())])
+        }
+
+        fn visit_string<E: serde::de::Error>(self, text: String) -> Result<Self::Value, E> {
+            Ok(vec![Content::from(text)])
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+            while let Some(item) = seq.next_element::<Content>()? {
+                items.push(item);
+            }
+            Ok(items)
+        }
     }
-    match Repr::deserialize(d) {
-        Ok(Repr::Text(text)) => Ok(vec![Content::from(text)]),
-        Ok(Repr::List(items)) => Ok(items),
-        Ok(Repr::Null(())) => Ok(Vec::new()),
-        Err(_) => Err(D::Error::custom(
-            "message content must be a string or a list of content items \
-             tagged \"type\": \"text\" | \"system_content\" | \"developer_content\"",
-        )),
-    }
+
+    d.deserialize_any(ContentVisitor)
 }
 
 impl<'de> Deserialize<'de> for Message {

@@ -25,7 +25,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{PyDict, PyList, PyString};
 
-use super::to_py;
+use super::{to_py, NotPlainJson};
 use crate::chat::{Author, Content, Message, Role, TextContent};
 use crate::{HarmonyError, Rank};
 
@@ -153,7 +153,7 @@ fn content_from_py(item: &Bound<'_, PyAny>) -> PyResult<RawContent> {
     // `to_dict()` on every item.
     let fields = Fields::of(item);
     let kind = match fields.dict.as_ref().map(|_| fields.get(intern!(py, "type"))) {
-        Some(Ok(kind)) => kind,
+        Some(Ok(kind)) => kind.extract::<PyBackedStr>()?,
         _ => {
             let name = item.get_type().name()?;
             return Err(pyo3::exceptions::PyAttributeError::new_err(format!(
@@ -161,8 +161,11 @@ fn content_from_py(item: &Bound<'_, PyAny>) -> PyResult<RawContent> {
             )));
         }
     };
-    if &*kind.extract::<PyBackedStr>()? == "text" {
+    if &*kind == "text" {
         return Ok(RawContent::Text(text_of(&fields.get(intern!(py, "text"))?)?));
+    }
+    if !schemas_are_plain(&fields, &kind == "developer_content")? {
+        return Err(NotPlainJson::new_err("a tool schema is not plain JSON"));
     }
     // `model_dump_json()` without its final bytes-to-str decode.
     let json = match item.get_type().getattr(intern!(py, "__pydantic_serializer__")) {
@@ -256,4 +259,57 @@ pub(crate) fn token_list<'py>(py: Python<'py>, tokens: &[Rank]) -> PyResult<Boun
         }
         Ok(list.cast_into_unchecked::<PyList>())
     }
+}
+
+/// How deep a schema may nest before it is sent the reference's way.
+const PLAIN_DEPTH: usize = 128;
+
+/// Whether the JSON Schemas in system or developer content (tool
+/// parameters, response-format schemas) are plain JSON ([`is_plain_json`]).
+fn schemas_are_plain(fields: &Fields<'_, '_>, developer: bool) -> PyResult<bool> {
+    let py = fields.obj.py();
+    let plain = |schema: Bound<'_, PyAny>| schema.is_none() || is_plain_json(&schema, PLAIN_DEPTH);
+    let namespaces = fields.get(intern!(py, "tools"))?;
+    if let Ok(namespaces) = namespaces.cast::<PyDict>() {
+        for ns in namespaces.values() {
+            for tool in Fields::of(&ns).get(intern!(py, "tools"))?.try_iter()? {
+                if !plain(Fields::of(&tool?).get(intern!(py, "parameters"))?) {
+                    return Ok(false);
+                }
+            }
+        }
+    }
+    if developer {
+        for format in fields.get(intern!(py, "response_formats"))?.try_iter()? {
+            if !plain(Fields::of(&format?).get(intern!(py, "schema_"))?) {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Whether `obj` is JSON as `json.dumps` and pydantic both write it alike:
+/// dicts with `str` keys, lists, strings, ints, bools, `None` and finite
+/// floats, nested no deeper than `depth`. Anything else (a key that is not
+/// a string, a tuple, a set, a NaN) is written differently, or refused, by
+/// the two, and takes the reference's road (`_reference_errors.py`).
+pub(crate) fn is_plain_json(obj: &Bound<'_, PyAny>, depth: usize) -> bool {
+    use pyo3::types::{PyBool, PyFloat, PyInt};
+    if depth == 0 {
+        return false;
+    }
+    if let Ok(dict) = obj.cast_exact::<PyDict>() {
+        return dict.iter().all(|(k, v)| k.is_exact_instance_of::<PyString>() && is_plain_json(&v, depth - 1));
+    }
+    if let Ok(list) = obj.cast_exact::<PyList>() {
+        return list.iter().all(|v| is_plain_json(&v, depth - 1));
+    }
+    if let Ok(f) = obj.cast_exact::<PyFloat>() {
+        return f.value().is_finite();
+    }
+    obj.is_none()
+        || obj.is_exact_instance_of::<PyString>()
+        || obj.is_exact_instance_of::<PyBool>()
+        || obj.is_exact_instance_of::<PyInt>()
 }

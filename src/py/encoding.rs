@@ -215,7 +215,9 @@ impl PyHarmonyEncoding {
         let tokens =
             call.detach(py, || self.inner.render(&message.to_message()?, Some(&options))).map_err(|e| match e {
                 // The reference names what it parsed: one message here.
-                HarmonyError::ContentJson(text) => PyValueError::new_err(format!("invalid message JSON: {text}")),
+                HarmonyError::ContentJson(text) => {
+                    super::ContentJsonError::new_err(format!("invalid message JSON: {text}"))
+                }
                 e => to_py(e),
             })?;
         token_list(py, &tokens)

@@ -28,15 +28,25 @@ mod exc {
     // Its module is the package, where it is importable, so that instances
     // pickle (multiprocessing and concurrent.futures re-raise them).
     create_exception!(openai_harmony, HarmonyError, PyRuntimeError, "An error from the harmony core.");
+    // Raised by the readers of messages when a tool schema holds something
+    // that `json.dumps` and pydantic write differently (a key that is not a
+    // string, a NaN): the Python package then renders the reference's way.
+    create_exception!(_native, NotPlainJson, pyo3::exceptions::PyException, "A schema is not plain JSON.");
+    // System or developer content the core cannot read (an unknown reasoning
+    // effort). A ValueError, as in the reference; the render functions then
+    // re-read the message the reference's way to report the reference's
+    // exact error, position included.
+    create_exception!(_native, ContentJsonError, pyo3::exceptions::PyValueError, "Content that is not valid.");
 }
 pub(crate) use exc::HarmonyError as PyHarmonyError;
+pub(crate) use exc::{ContentJsonError, NotPlainJson};
 
 pub(crate) fn to_py(e: HarmonyError) -> PyErr {
     match e {
         // The reference raises a ValueError for an unknown encoding name.
         HarmonyError::InvalidEncodingName(_) => pyo3::exceptions::PyValueError::new_err(e.to_string()),
         // As the reference, which reads the content from its JSON: a ValueError.
-        HarmonyError::ContentJson(_) => pyo3::exceptions::PyValueError::new_err(e.to_string()),
+        HarmonyError::ContentJson(_) => ContentJsonError::new_err(e.to_string()),
         e => PyHarmonyError::new_err(e.to_string()),
     }
 }
@@ -86,6 +96,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<parser::PyStreamableParser>()?;
     m.add("HarmonyError", m.py().get_type::<PyHarmonyError>())?;
     m.add_function(wrap_pyfunction!(browser_tool_json, m)?)?;
+    m.add("NotPlainJson", m.py().get_type::<NotPlainJson>())?;
+    m.add("ContentJsonError", m.py().get_type::<ContentJsonError>())?;
     m.add_function(wrap_pyfunction!(python_tool_json, m)?)?;
     m.add_function(wrap_pyfunction!(default_system_content_json, m)?)?;
     m.add_function(wrap_pyfunction!(set_render_cache_capacity, m)?)?;

@@ -81,13 +81,8 @@ def _short(x: Any, n: int = 1200) -> str:
 ERR, DELTA, CHANNEL, RECIPIENT, CONTENT_TYPE = 0, 1, 2, 3, 4
 
 
-POSITION = re.compile(r" at line \d+ column \d+$")
-
-
 def explain(case: Dict[str, Any], ref: Any, ours: Any, repairs: List[int]) -> Optional[str]:
     """The family of deviations that accounts for this difference, if any."""
-    if case["kind"] == "render":
-        return explain_render(ref, ours)
     if case["kind"] != "stream" or "steps" not in ref or "steps" not in ours:
         return None
     strict = case["strict"]
@@ -96,13 +91,6 @@ def explain(case: Dict[str, Any], ref: Any, ours: Any, repairs: List[int]) -> Op
         return "constrain"
     if not strict and repairs and lenient_prefix_matches(moved, ours, min(repairs)):
         return "lenient_repair"
-    return None
-
-
-def explain_render(ref: Any, ours: Any) -> Optional[str]:
-    if "error" in ref and "error" in ours and POSITION.search(ref["error"]):
-        if POSITION.sub("", ref["error"]) == POSITION.sub("", ours["error"]):
-            return "json_error_position"
     return None
 
 
