@@ -32,7 +32,7 @@ pub enum HarmonyError {
     UnknownSpecialToken(String),
 
     /// A tool message (role `tool`) must carry the tool's name as author name.
-    #[error("Tools should have a name! A tool message's author needs the tool name, e.g. functions.get_weather")]
+    #[error("Tools should have a name!")]
     ToolWithoutName,
 
     /// System content was found in a message whose role is not `system`.

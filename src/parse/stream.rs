@@ -368,12 +368,8 @@ impl StreamableParser {
         let text = self.encoding.tokenizer().decode_lossy(&tokens);
         let role = self.next_role.take();
         if text.trim().is_empty() {
-            if explicit && ended_by == HeaderEnd::Eos {
-                self.note(
-                    position,
-                    DiagnosticKind::DroppedText,
-                    "empty header at the end of the stream dropped".into(),
-                );
+            if explicit {
+                self.note(position, DiagnosticKind::DroppedText, format!("empty header ended by {ended_by} dropped"));
             }
             return;
         }

@@ -27,12 +27,36 @@ fn config(auto_drop_analysis: Option<bool>) -> Option<RenderConversationConfig> 
 }
 
 /// Parses a conversation and renders it with `f`, without the GIL.
-fn render_json<F>(py: Python<'_>, conversation_json: &str, f: F) -> PyResult<Vec<Rank>>
+fn render_json<F>(py: Python<'_>, conversation_json: &str, kind: RenderKind, f: F) -> PyResult<Vec<Rank>>
 where
     F: FnOnce(&Conversation) -> Result<Vec<Rank>, HarmonyError> + Send,
 {
     let call = Call::enter();
-    call.detach(py, || f(&Conversation::from_json(conversation_json)?)).map_err(to_py)
+    call.detach(py, || f(&Conversation::from_json(conversation_json)?)).map_err(|e| render_error(e, kind))
+}
+
+/// An error of a conversation render as the reference raises it: its
+/// `render_conversation` and `render_conversation_for_training` raise a
+/// plain `RuntimeError` for a render error, its
+/// `render_conversation_for_completion` a `HarmonyError`.
+fn render_error(e: HarmonyError, kind: RenderKind) -> PyErr {
+    match (&e, kind) {
+        (HarmonyError::ContentJson(_) | HarmonyError::Json(_), _) | (_, RenderKind::Completion(_)) => to_py(e),
+        _ => pyo3::exceptions::PyRuntimeError::new_err(e.to_string()),
+    }
+}
+
+/// An error of `render(message)` as the reference raises it: content it
+/// cannot read is `ValueError: invalid message JSON: …`, a JSON text error
+/// stays a `HarmonyError` (the reference road rewords it), and a render error
+/// is a plain `RuntimeError` (the reference's `render` does not raise its
+/// `HarmonyError` for them, unlike its conversation renders).
+fn message_render_error(e: HarmonyError) -> PyErr {
+    match e {
+        HarmonyError::ContentJson(text) => super::ContentJsonError::new_err(format!("invalid message JSON: {text}")),
+        HarmonyError::Json(_) => to_py(e),
+        e => pyo3::exceptions::PyRuntimeError::new_err(e.to_string()),
+    }
 }
 
 /// The rendering a Python `mode` string (and next role) asks for.
@@ -118,7 +142,11 @@ impl PyHarmonyEncoding {
 
     fn decode_bytes<'py>(&self, py: Python<'py>, tokens: Vec<Rank>) -> PyResult<Bound<'py, PyBytes>> {
         let call = Call::enter();
-        let bytes = call.detach(py, || self.inner.decode_bytes(&tokens)).map_err(to_py)?;
+        let bytes = call.detach(py, || self.inner.decode_bytes(&tokens)).map_err(|e| match e {
+            // The reference words this one without the decode_utf8 prefix.
+            HarmonyError::InvalidToken(t) => PyHarmonyError::new_err(format!("Invalid token for decoding: {t}")),
+            e => to_py(e),
+        })?;
         Ok(PyBytes::new(py, &bytes))
     }
 
@@ -155,8 +183,9 @@ impl PyHarmonyEncoding {
         let messages = messages_from_py(messages)?;
         let kind = render_kind(mode, next_turn_role)?;
         let config = RenderConversationConfig { auto_drop_analysis };
-        let tokens =
-            call.detach(py, || self.inner.render_as(&finish(&messages)?, kind, Some(&config))).map_err(to_py)?;
+        let tokens = call
+            .detach(py, || self.inner.render_as(&finish(&messages)?, kind, Some(&config)))
+            .map_err(|e| render_error(e, kind))?;
         token_list(py, &tokens)
     }
 
@@ -212,14 +241,9 @@ impl PyHarmonyEncoding {
         let call = Call::enter();
         let message = message_from_py(message)?;
         let options = RenderOptions { conversation_has_function_tools };
-        let tokens =
-            call.detach(py, || self.inner.render(&message.to_message()?, Some(&options))).map_err(|e| match e {
-                // The reference names what it parsed: one message here.
-                HarmonyError::ContentJson(text) => {
-                    super::ContentJsonError::new_err(format!("invalid message JSON: {text}"))
-                }
-                e => to_py(e),
-            })?;
+        let tokens = call
+            .detach(py, || self.inner.render(&message.to_message()?, Some(&options)))
+            .map_err(message_render_error)?;
         token_list(py, &tokens)
     }
 
@@ -230,7 +254,7 @@ impl PyHarmonyEncoding {
             let message: Message = serde_json::from_str(message_json)?;
             self.inner.render(&message, Some(&RenderOptions { conversation_has_function_tools }))
         })
-        .map_err(to_py)
+        .map_err(message_render_error)
     }
 
     #[pyo3(signature = (conversation_json, auto_drop_analysis = None))]
@@ -240,7 +264,7 @@ impl PyHarmonyEncoding {
         conversation_json: &str,
         auto_drop_analysis: Option<bool>,
     ) -> PyResult<Vec<Rank>> {
-        render_json(py, conversation_json, |convo| {
+        render_json(py, conversation_json, RenderKind::Conversation, |convo| {
             self.inner.render_conversation(convo, config(auto_drop_analysis).as_ref())
         })
     }
@@ -254,7 +278,7 @@ impl PyHarmonyEncoding {
         auto_drop_analysis: Option<bool>,
     ) -> PyResult<Vec<Rank>> {
         let role: Role = next_turn_role.parse().map_err(to_py)?;
-        render_json(py, conversation_json, |convo| {
+        render_json(py, conversation_json, RenderKind::Completion(role), |convo| {
             self.inner.render_conversation_for_completion(convo, role, config(auto_drop_analysis).as_ref())
         })
     }
@@ -266,7 +290,7 @@ impl PyHarmonyEncoding {
         conversation_json: &str,
         auto_drop_analysis: Option<bool>,
     ) -> PyResult<Vec<Rank>> {
-        render_json(py, conversation_json, |convo| {
+        render_json(py, conversation_json, RenderKind::Training, |convo| {
             self.inner.render_conversation_for_training(convo, config(auto_drop_analysis).as_ref())
         })
     }

@@ -409,9 +409,12 @@ def developer_content(rng: random.Random) -> Dict[str, Any]:
 def message(rng: random.Random, role: Optional[str] = None) -> Dict[str, Any]:
     role = role or rng.choice(ROLES)
     m: Dict[str, Any] = {"role": role}
-    if role == "tool" or rng.random() < 0.05:
+    if (role == "tool" and rng.random() < 0.9) or rng.random() < 0.05:
         m["name"] = rng.choice(["functions.get_weather", "browser.search", "python", "functions.x", "", "東京"])
-    if role == "system" and rng.random() < 0.9:
+    if rng.random() < 0.02:
+        # System or developer content in a message of another role.
+        m["content"] = [rng.choice([system_content, developer_content])(rng)]
+    elif role == "system" and rng.random() < 0.9:
         m["content"] = [system_content(rng)]
     elif role == "developer" and rng.random() < 0.9:
         m["content"] = [developer_content(rng)]

@@ -106,7 +106,8 @@ def test_render_fixtures(enc: HarmonyEncoding, case: Dict[str, Any]) -> None:
         return enc.render_conversation(convo, config)
 
     if "expected_error" in case:
-        with pytest.raises(HarmonyError) as err:
+        # A RuntimeError (HarmonyError is one), as in the reference.
+        with pytest.raises(RuntimeError) as err:
             go()
         assert str(err.value).startswith(case["expected_error"])
     else:
@@ -140,12 +141,23 @@ def test_missing_config_drops_analysis(enc: HarmonyEncoding) -> None:
     assert "thinking" in enc.decode_utf8(kept)
 
 
-def test_render_errors_are_harmony_errors(enc: HarmonyEncoding) -> None:
+def test_render_errors_are_raised_as_the_reference_raises_them(enc: HarmonyEncoding) -> None:
+    # The reference raises a plain RuntimeError from render, render_conversation
+    # and render_conversation_for_training, and its HarmonyError from
+    # render_conversation_for_completion; the message is the same.
     bad = Conversation.from_messages([Message.from_author_and_content(Author.new(Role.TOOL), "x")])
-    with pytest.raises(HarmonyError, match="Tools should have a name"):
-        enc.render_conversation_for_training(bad)
+    for call in (
+        lambda: enc.render_conversation_for_training(bad),
+        lambda: enc.render_conversation(bad),
+        lambda: enc.render(bad.messages[0]),
+    ):
+        with pytest.raises(RuntimeError, match=r"^Tools should have a name!$") as err:
+            call()
+        assert type(err.value) is RuntimeError
+    with pytest.raises(HarmonyError, match=r"^Tools should have a name!$"):
+        enc.render_conversation_for_completion(bad, Role.ASSISTANT)
     wrong = Conversation.from_messages([Message.from_role_and_content(Role.USER, SystemContent.new())])
-    with pytest.raises(HarmonyError, match="SystemContent may only appear in system messages"):
+    with pytest.raises(RuntimeError, match="SystemContent may only appear in system messages, found in User"):
         enc.render_conversation(wrong)
 
 
