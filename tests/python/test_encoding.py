@@ -146,11 +146,12 @@ def test_render_errors_are_raised_as_the_reference_raises_them(enc: HarmonyEncod
     # and render_conversation_for_training, and its HarmonyError from
     # render_conversation_for_completion; the message is the same.
     bad = Conversation.from_messages([Message.from_author_and_content(Author.new(Role.TOOL), "x")])
-    for call in (
+    calls: List[Callable[[], List[int]]] = [
         lambda: enc.render_conversation_for_training(bad),
         lambda: enc.render_conversation(bad),
         lambda: enc.render(bad.messages[0]),
-    ):
+    ]
+    for call in calls:
         with pytest.raises(RuntimeError, match=r"^Tools should have a name!$") as err:
             call()
         assert type(err.value) is RuntimeError
