@@ -1,10 +1,13 @@
 """The data model: pydantic v2 models mirroring the Rust core's ``chat`` module.
 
-Every model serializes losslessly (``model_dump`` / ``model_dump_json`` keep
-all fields, text included), and ``to_dict`` / ``from_dict`` speak the JSON
-form the core reads: a message is ``{"role", "name", "content": [...],
-"channel", "recipient", "content_type"}`` and each content item carries a
-``"type"`` (``text``, ``system_content``, ``developer_content``).
+``model_dump`` / ``model_dump_json`` keep every field. ``to_dict`` /
+``to_json`` are the reference's forms, key for key and byte for byte: a
+message is ``{"role", "name", "content": [...]}`` plus ``channel``,
+``recipient`` and ``content_type`` when set; system and developer content
+leave out the fields that are None and end with their ``"type"``
+(``system_content``, ``developer_content``; text is ``{"type": "text",
+"text"}``); ``to_json`` is ``json.dumps`` of the dict. As in the reference,
+reading such a dict back gives the defaults for the fields left out.
 """
 
 from __future__ import annotations
@@ -152,12 +155,13 @@ class SystemContent(Content):
     """The body of a system message. ``None`` turns a line off."""
 
     type: Literal["system_content"] = Field(default="system_content", repr=False)
+    # In the reference's order, which `to_dict` and `to_json` keep.
     model_identity: Optional[str] = "You are ChatGPT, a large language model trained by OpenAI."
     reasoning_effort: Optional[ReasoningEffort] = ReasoningEffort.MEDIUM
-    tools: Optional[Dict[str, ToolNamespaceConfig]] = None
     conversation_start_date: Optional[str] = None
     knowledge_cutoff: Optional[str] = "2024-06"
     channel_config: Optional[ChannelConfig] = Field(default_factory=_default_channels)
+    tools: Optional[Dict[str, ToolNamespaceConfig]] = None
 
     model_config = ConfigDict(protected_namespaces=(), ser_json_inf_nan="constants")
 
@@ -203,9 +207,7 @@ class SystemContent(Content):
         return self.with_channel_config(ChannelConfig.require_channels(channels))
 
     def to_dict(self) -> Dict[str, Any]:
-        # Nulls are kept: for the core an explicit null turns a line off,
-        # while an absent field takes its default.
-        return self.model_dump(mode="json")
+        return _content_dict(self, "system_content")
 
     @classmethod
     def from_dict(cls, raw: Dict[str, Any]) -> SystemContent:
@@ -256,11 +258,26 @@ class DeveloperContent(Content):
         return self
 
     def to_dict(self) -> Dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True)
+        out = _content_dict(self, "developer_content")
+        if not self.response_formats:
+            # Ours alone: absent when unused, so the dict is the reference's.
+            del out["response_formats"]
+        return out
 
     @classmethod
     def from_dict(cls, raw: Dict[str, Any]) -> DeveloperContent:
         return cls.model_validate({k: v for k, v in raw.items() if k != "type"})
+
+
+def _content_dict(content: BaseModel, kind: str) -> Dict[str, Any]:
+    """The reference's dict of system or developer content: the fields that
+    are not None (enums as members), in declaration order, ``type`` last.
+    Reading it back gives the model's defaults for the fields left out, as
+    in the reference."""
+    out = content.model_dump(exclude_none=True, by_alias=True)
+    out.pop("type", None)
+    out["type"] = kind
+    return out
 
 
 AnyContent = Union[TextContent, SystemContent, DeveloperContent]
@@ -339,7 +356,7 @@ class Message(BaseModel):
 
     def to_dict(self) -> Dict[str, Any]:
         out: Dict[str, Any] = {
-            "role": self.author.role.value,
+            "role": self.author.role,
             "name": self.author.name,
             "content": [c.to_dict() for c in self.content],
         }
@@ -352,7 +369,7 @@ class Message(BaseModel):
         return out
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False)
+        return json.dumps(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> Message:
@@ -390,7 +407,7 @@ class Conversation(BaseModel):
         return {"messages": [m.to_dict() for m in self.messages]}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False)
+        return json.dumps(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: Any) -> Conversation:

@@ -1,10 +1,8 @@
 """Rendering the reference's way, for tool schemas that are not plain JSON.
 
 Our messages cross to the core as pydantic's JSON. The reference instead
-turns each message into a dict (``to_dict()``: pydantic's
-``model_dump(exclude_none=True)`` of system and developer content, in its
-own field order, with ``type`` last), writes it with ``json.dumps`` and
-parses that text with serde_json. For plain JSON the two roads carry the
+turns each message into a dict (``to_dict()``, the same as ours), writes it
+with ``json.dumps`` and parses that text with serde_json. For plain JSON the two roads carry the
 same text to the same parser. They part ways on what ``json.dumps`` and
 pydantic write differently:
 
@@ -24,68 +22,22 @@ error, column for column.
 from __future__ import annotations
 
 import json
-from enum import Enum
-from typing import Any, Callable, Dict, List, Sequence, Tuple, TypeVar
+from typing import Any, Callable, List, Sequence, TypeVar
 
 from . import _native
-from ._models import DeveloperContent, Message, SystemContent
+from ._models import Message
 
 T = TypeVar("T")
-
-# The order in which the reference's models declare their fields.
-_SYSTEM_FIELDS: Tuple[str, ...] = (
-    "model_identity",
-    "reasoning_effort",
-    "conversation_start_date",
-    "knowledge_cutoff",
-    "channel_config",
-    "tools",
-)
-# `response_formats` is ours alone; written after the reference's fields.
-_DEVELOPER_FIELDS: Tuple[str, ...] = ("instructions", "tools", "response_formats")
-
-
-def _plain(value: Any) -> Any:
-    return value.value if isinstance(value, Enum) else value
-
-
-def _content_dict(content: Any) -> Dict[str, Any]:
-    if isinstance(content, SystemContent):
-        fields, kind = _SYSTEM_FIELDS, "system_content"
-    elif isinstance(content, DeveloperContent):
-        fields, kind = _DEVELOPER_FIELDS, "developer_content"
-    else:
-        return {"type": "text", "text": content.text}
-    dumped = content.model_dump(exclude_none=True, by_alias=True)
-    if not dumped.get("response_formats"):
-        dumped.pop("response_formats", None)
-    out = {name: _plain(dumped[name]) for name in fields if name in dumped}
-    out["type"] = kind
-    return out
-
-
-def _message_dict(message: Message) -> Dict[str, Any]:
-    out: Dict[str, Any] = {
-        "role": _plain(message.author.role),
-        "name": message.author.name,
-        "content": [_content_dict(c) for c in message.content],
-    }
-    for name in ("channel", "recipient", "content_type"):
-        value = getattr(message, name)
-        if value is not None:
-            out[name] = value
-    return out
-
 
 def message_text(message: Message) -> str:
     """The reference's JSON text of a message (``json.dumps`` raises its
     ``TypeError`` for a key it refuses, as in the reference)."""
-    return json.dumps(_message_dict(message))
+    return message.to_json()
 
 
 def conversation_text(messages: Sequence[Message]) -> str:
     """The reference's JSON text of a conversation."""
-    return json.dumps({"messages": [_message_dict(m) for m in messages]})
+    return json.dumps({"messages": [m.to_dict() for m in messages]})
 
 
 def reference_errors(text: str, render: Callable[[], T], what: str) -> T:

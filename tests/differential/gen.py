@@ -587,7 +587,13 @@ def tokenizer_case(rng: random.Random) -> Dict[str, Any]:
     return case
 
 
-GENERATORS = [(render_case, 0.35), (schema_case, 0.25), (stream_case, 0.3), (tokenizer_case, 0.1)]
+def serialize_case(rng: random.Random) -> Dict[str, Any]:
+    case = render_case(rng)
+    case["kind"] = "serialize"
+    return case
+
+
+GENERATORS = [(render_case, 0.3), (schema_case, 0.2), (serialize_case, 0.1), (stream_case, 0.3), (tokenizer_case, 0.1)]
 
 
 def cases(seed: int, n: int) -> Iterator[Dict[str, Any]]:

@@ -164,6 +164,23 @@ def run_render(case: Dict[str, Any]) -> Dict[str, Any]:
     return outcome(go)
 
 
+def run_serialize(case: Dict[str, Any]) -> Dict[str, Any]:
+    """The models' dict and JSON forms, and reading them back."""
+
+    def go() -> Any:
+        convo = build_conversation(case)
+        text = convo.to_json()
+        return {
+            "to_json": text,
+            "to_dict": jsonable(convo.to_dict()),
+            "messages": [m.to_json() for m in convo.messages],
+            "round_trip": Conversation.from_json(text).to_json(),
+            "from_dict": [Message.from_dict(m.to_dict()).to_json() for m in convo.messages],
+        }
+
+    return outcome(go)
+
+
 # -- streams ------------------------------------------------------------------
 
 
@@ -264,7 +281,7 @@ def run_tokenizer(case: Dict[str, Any]) -> Dict[str, Any]:
     return outcome(lambda: ENC.is_special_token(case["token"]))
 
 
-RUNNERS = {"render": run_render, "stream": run_stream, "tokenizer": run_tokenizer}
+RUNNERS = {"render": run_render, "serialize": run_serialize, "stream": run_stream, "tokenizer": run_tokenizer}
 
 
 def main() -> None:

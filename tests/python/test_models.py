@@ -180,15 +180,22 @@ def test_render_config_defaults() -> None:
     assert RenderOptions().conversation_has_function_tools is False
 
 
-def test_json_round_trip_keeps_lines_turned_off() -> None:
-    # The reference's to_dict drops None fields, so a line turned off (None)
-    # comes back on with its default after to_json/from_json.
+def test_json_forms_are_the_references_and_pydantic_json_is_lossless() -> None:
+    # to_json is the reference's, byte for byte: None fields are left out,
+    # so a line turned off (None) comes back on with its default, as there.
     content = SystemContent.new()
     content.model_identity = None
     content.reasoning_effort = None
     msg = Message.from_role_and_content(Role.SYSTEM, content)
-    back = Message.from_json(msg.to_json())
-    assert back == msg
-    restored = back.content[0]
-    assert isinstance(restored, SystemContent)
-    assert restored.model_identity is None and restored.reasoning_effort is None
+    assert msg.to_json() == (
+        '{"role": "system", "name": null, "content": [{"knowledge_cutoff": "2024-06", "channel_config": '
+        '{"valid_channels": ["analysis", "commentary", "final"], "channel_required": true}, "type": "system_content"}]}'
+    )
+    back = Message.from_json(msg.to_json()).content[0]
+    assert isinstance(back, SystemContent) and back.model_identity == SystemContent.new().model_identity
+    # pydantic's JSON keeps every field: the lossless round trip.
+    restored = Message.model_validate_json(msg.model_dump_json())
+    assert restored == msg
+    kept = restored.content[0]
+    assert isinstance(kept, SystemContent)
+    assert kept.model_identity is None and kept.reasoning_effort is None
