@@ -65,7 +65,10 @@ pub enum StreamStateData {
     Content {
         /// The message's header.
         header: ParsedHeader,
-        /// The content's tokens so far.
+        /// The content decoded so far, each delta (`last_content_delta`)
+        /// encoded again as ordinary text, as the reference reports it:
+        /// special-token text and repaired bytes show as text, tokens after
+        /// an unknown id are not there.
         content_tokens: Vec<Rank>,
     },
 }
@@ -100,8 +103,8 @@ enum State {
         header: ParsedHeader,
         text: String,
         decoder: Utf8Decoder,
-        /// Index in `tokens` of the first content token.
-        first_token: usize,
+        /// Where each content delta ends in `text` (for `state_data`).
+        delta_ends: Vec<usize>,
     },
 }
 
@@ -215,7 +218,7 @@ impl StreamableParser {
                     let header = strict_header(&self.encoding, tokens, self.next_role);
                     self.tokens.push(token);
                     match header {
-                        Ok(header) => self.begin_content(header, position + 1),
+                        Ok(header) => self.begin_content(header),
                         Err(e) => {
                             self.state = State::ExpectStart;
                             return Err(e);
@@ -230,7 +233,7 @@ impl StreamableParser {
                     }
                     let header = header::parse_lenient(&text, self.next_role, &mut repairs);
                     self.note_all(position, DiagnosticKind::RepairedHeader, repairs);
-                    self.begin_content(header, position + 1);
+                    self.begin_content(header);
                 } else if self.strict {
                     // Any id, even a stop token or one outside the vocabulary,
                     // is part of the header until `<|message|>` reads it.
@@ -251,7 +254,7 @@ impl StreamableParser {
                     tokens.push(token);
                 }
             }
-            State::Content { text, decoder, .. } => {
+            State::Content { text, decoder, delta_ends, .. } => {
                 if is_stop(token) {
                     self.finish_message();
                 } else {
@@ -264,6 +267,7 @@ impl StreamableParser {
                         let delta = &text[start..];
                         self.last_content_delta = (!delta.is_empty()).then(|| delta.to_string());
                         if !delta.is_empty() {
+                            delta_ends.push(text.len());
                             let index = self.messages.len();
                             push_delta(&mut self.events, index, delta);
                         }
@@ -301,7 +305,7 @@ impl StreamableParser {
             self.state = State::Header { tokens: vec![token], explicit: false };
             (DiagnosticKind::MissingStart, "<|channel|> without <|start|>: read as an assistant message".into())
         } else if token == MESSAGE {
-            self.begin_content(ParsedHeader::for_role(Role::Assistant), position + 1);
+            self.begin_content(ParsedHeader::for_role(Role::Assistant));
             (DiagnosticKind::MissingStart, "<|message|> without a header: read as an assistant message".into())
         } else if tokenizer.is_special_token(token) {
             let name = tokenizer.special_token_name(token).unwrap_or("?");
@@ -322,7 +326,7 @@ impl StreamableParser {
         self.note(position, kind, detail);
     }
 
-    fn begin_content(&mut self, header: ParsedHeader, first_token: usize) {
+    fn begin_content(&mut self, header: ParsedHeader) {
         self.next_role = None;
         self.last_content_delta = None;
         self.events.push(ParseEvent::MessageStarted {
@@ -333,7 +337,8 @@ impl StreamableParser {
             recipient: header.recipient.clone(),
             content_type: header.content_type.clone(),
         });
-        self.state = State::Content { header, text: String::new(), decoder: Utf8Decoder::default(), first_token };
+        self.state =
+            State::Content { header, text: String::new(), decoder: Utf8Decoder::default(), delta_ends: Vec::new() };
     }
 
     fn finish_message(&mut self) {
@@ -393,8 +398,7 @@ impl StreamableParser {
             DiagnosticKind::UnterminatedHeader,
             format!("header ended by {ended_by} without <|message|>; the text after it was read as content"),
         );
-        let first_token = position;
-        self.begin_content(header, first_token);
+        self.begin_content(header);
         if let State::Content { text, .. } = &mut self.state {
             text.push_str(&body);
         }
@@ -451,9 +455,9 @@ impl StreamableParser {
         match &self.state {
             State::ExpectStart => StreamStateData::ExpectStart,
             State::Header { tokens, .. } => StreamStateData::Header { header_tokens: tokens.clone() },
-            State::Content { header, first_token, .. } => StreamStateData::Content {
+            State::Content { header, text, delta_ends, .. } => StreamStateData::Content {
                 header: header.clone(),
-                content_tokens: self.tokens.get(*first_token..).unwrap_or_default().to_vec(),
+                content_tokens: reencoded_deltas(self.encoding.tokenizer(), text, delta_ends),
             },
         }
     }
@@ -520,6 +524,17 @@ impl StreamableParser {
     pub fn diagnostics(&self) -> &[Diagnostic] {
         &self.diagnostics
     }
+}
+
+/// Each content delta encoded again as ordinary text, one after the other.
+fn reencoded_deltas(tokenizer: &crate::tokenizer::Tokenizer, text: &str, ends: &[usize]) -> Vec<Rank> {
+    let mut tokens = Vec::new();
+    let mut start = 0;
+    for &end in ends {
+        tokens.extend(tokenizer.encode_ordinary(text.get(start..end).unwrap_or_default()));
+        start = end;
+    }
+    tokens
 }
 
 /// Strict: the header's text (exact UTF-8 of known ids) read as the reference reads it.

@@ -111,6 +111,9 @@ def constrain_as_content_type(ref: Dict[str, Any], strict: bool) -> Dict[str, An
     for step in out["steps"]:
         if applies(step[CHANNEL], step[RECIPIENT], step[CONTENT_TYPE]):
             step[RECIPIENT], step[CONTENT_TYPE] = None, step[RECIPIENT]
+    header = out["state_data"].get("ok", {}).get("header")
+    if header and applies(header["channel"], header["recipient"], header["content_type"]):
+        header["recipient"], header["content_type"] = None, header["recipient"]
     lists = [out["messages"]] + ([out["batch"]["ok"]] if "ok" in out["batch"] else [])
     for messages in lists:
         for m in messages:

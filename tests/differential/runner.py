@@ -239,6 +239,7 @@ def run_stream(case: Dict[str, Any]) -> Dict[str, Any]:
                 p.current_content,
             ]
         )
+    state_data = outcome(lambda: p.state_data)
     final = outcome(lambda: (p.process_eos(), None)[1])
     messages = [m.to_dict() for m in p.messages]
     batch = outcome(
@@ -251,7 +252,8 @@ def run_stream(case: Dict[str, Any]) -> Dict[str, Any]:
         "steps": steps,
         "eos": final,
         "messages": jsonable(messages),
-        "parsed_tokens": len(p.tokens),
+        "parsed_tokens": p.tokens,
+        "state_data": jsonable(state_data),
         "batch": jsonable(batch),
     }
     # Ours only: where lenient parsing repaired something (the reference has no diagnostics).
