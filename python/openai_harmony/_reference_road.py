@@ -29,6 +29,7 @@ from ._models import Message
 
 T = TypeVar("T")
 
+
 def message_text(message: Message) -> str:
     """The reference's JSON text of a message (``json.dumps`` raises its
     ``TypeError`` for a key it refuses, as in the reference)."""
