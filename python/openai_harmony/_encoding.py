@@ -18,10 +18,11 @@ from typing import (
     Set,
     Tuple,
     Union,
+    cast,
 )
 
 from . import _native
-from ._models import Author, Conversation, Message, RenderConversationConfig, RenderOptions, Role, TextContent
+from ._models import Conversation, Message, RenderConversationConfig, RenderOptions, Role, TextContent
 from ._reference_road import conversation_text, message_text, plain_messages, reference_errors
 
 __all__ = [
@@ -351,18 +352,33 @@ class HarmonyEncoding:
         return ParsedCompletion(messages, _diagnostics(diagnostics_json))
 
 
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _clone(model: Any, fields: Dict[str, Any], new: Any = _new, set_: Any = _set) -> Any:
+    """A new instance of ``model``'s class with these field values: what
+    pydantic's ``__copy__`` does, without its generality. The field values
+    are validated already (they come from a validated model)."""
+    out = new(type(model))
+    set_(out, "__dict__", fields)
+    set_(out, "__pydantic_fields_set__", set(model.__pydantic_fields_set__))
+    set_(out, "__pydantic_extra__", None)
+    set_(out, "__pydantic_private__", None)
+    return out
+
+
 def _copy_message(m: Message) -> Message:
-    """A new message equal to ``m`` sharing nothing mutable with it. Parsed
-    messages hold text only, so the copy is built directly (no validation,
-    no deep copy machinery)."""
+    """A new message equal to ``m`` sharing nothing mutable with it (the
+    strings it shares are immutable). Parsed messages hold text only, so the
+    copy is built field by field, with no validation and no deep copy."""
     content: List[Any] = [
-        TextContent.model_construct(text=c.text) if type(c) is TextContent else c.model_copy(deep=True)
-        for c in m.content
+        _clone(c, dict(c.__dict__)) if type(c) is TextContent else c.model_copy(deep=True) for c in m.content
     ]
-    author = Author.model_construct(role=m.author.role, name=m.author.name)
-    return Message.model_construct(
-        author=author, content=content, channel=m.channel, recipient=m.recipient, content_type=m.content_type
-    )
+    fields = dict(m.__dict__)
+    fields["author"] = _clone(m.author, dict(m.author.__dict__))
+    fields["content"] = content
+    return cast(Message, _clone(m, fields))
 
 
 def load_harmony_encoding(name: Union[str, HarmonyEncodingName]) -> HarmonyEncoding:
