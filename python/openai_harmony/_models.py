@@ -78,17 +78,8 @@ class Author(BaseModel):
         return cls(role=role, name=name)
 
 
-# Content is handed to the core as pydantic-core JSON. NaN and infinities
-# are written as the constants (not valid JSON), as the reference's
-# json.dumps writes them, so that rendering them fails there as it does in
-# the reference instead of turning them into null.
-_CONTENT_CONFIG = ConfigDict(ser_json_inf_nan="constants")
-
-
 class Content(BaseModel):
     """Base class of the content items."""
-
-    model_config = _CONTENT_CONFIG
 
     def to_dict(self) -> Dict[str, Any]:
         raise NotImplementedError
@@ -110,8 +101,6 @@ class ToolDescription(BaseModel):
     name: str
     description: str
     parameters: Optional[Dict[str, Any]] = None
-
-    model_config = _CONTENT_CONFIG
 
     @classmethod
     def new(cls, name: str, description: str, parameters: Optional[Dict[str, Any]] = None) -> ToolDescription:
@@ -163,7 +152,7 @@ class SystemContent(Content):
     channel_config: Optional[ChannelConfig] = Field(default_factory=_default_channels)
     tools: Optional[Dict[str, ToolNamespaceConfig]] = None
 
-    model_config = ConfigDict(protected_namespaces=(), ser_json_inf_nan="constants")
+    model_config = ConfigDict(protected_namespaces=())
 
     @classmethod
     def new(cls) -> SystemContent:
@@ -221,7 +210,7 @@ class ResponseFormat(BaseModel):
     description: Optional[str] = None
     schema_: Dict[str, Any] = Field(alias="schema")
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True, ser_json_inf_nan="constants")
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
     @classmethod
     def new(cls, name: str, schema: Dict[str, Any], description: Optional[str] = None) -> ResponseFormat:

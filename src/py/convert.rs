@@ -293,7 +293,7 @@ fn schemas_are_plain(fields: &Fields<'_, '_>, developer: bool) -> PyResult<bool>
 /// dicts with `str` keys, lists, strings, ints, bools, `None` and finite
 /// floats, nested no deeper than `depth`. Anything else (a key that is not
 /// a string, a tuple, a set, a NaN) is written differently, or refused, by
-/// the two, and takes the reference's road (`_reference_errors.py`).
+/// the two, and takes the reference's road (`_reference_road.py`).
 pub(crate) fn is_plain_json(obj: &Bound<'_, PyAny>, depth: usize) -> bool {
     use pyo3::types::{PyBool, PyFloat, PyInt};
     if depth == 0 {
