@@ -17,7 +17,32 @@ fn oracle() -> &'static CoreBPE {
     ORACLE.get_or_init(|| tiktoken_rs::o200k_harmony().expect("tiktoken-rs loads"))
 }
 
+/// The o200k pattern as tiktoken publishes it, run by a backtracking engine.
+fn pattern() -> &'static fancy_regex::Regex {
+    static PATTERN: OnceLock<fancy_regex::Regex> = OnceLock::new();
+    PATTERN.get_or_init(|| {
+        fancy_regex::Regex::new(concat!(
+            r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+            r"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+            r"|\p{N}{1,3}",
+            r"| ?[^\s\p{L}\p{N}]+[\r\n/]*",
+            r"|\s*[\r\n]+",
+            r"|\s+(?!\S)",
+            r"|\s+",
+        ))
+        .expect("o200k pattern compiles")
+    })
+}
+
+/// The splitter's pieces are the pattern's matches.
+fn check_pieces(text: &str) {
+    let expected: Vec<&str> = pattern().find_iter(text).map(|m| m.expect("no backtrack limit").as_str()).collect();
+    let got: Vec<&str> = ours().pre_tokenize(text).collect();
+    assert_eq!(got, expected, "pieces differ on {text:?}");
+}
+
 fn check(text: &str) {
+    check_pieces(text);
     assert_eq!(ours().encode_ordinary(text), oracle().encode_ordinary(text), "encode_ordinary differs on {text:?}");
     assert_eq!(
         ours().encode(text, SpecialTokenSet::All),
@@ -74,6 +99,69 @@ fn every_single_byte_and_special_token_round_trips() {
     for b in 0u8..=255 {
         let rank = tok.encode_ordinary(&String::from_utf8_lossy(&[b]))[0];
         assert!(!tok.is_special_token(rank));
+    }
+}
+
+#[test]
+fn every_code_point_in_every_context() {
+    // Each code point where each alternative of the pattern can begin, end
+    // or give characters back: after a prefix, inside and after words of
+    // each case, before contractions, digits, punctuation, line breaks and
+    // runs of spaces.
+    let contexts =
+        ["{}", "a{}b", "A{}a", "{}{}A", " {}'s", "x{}'LL", "'{}9", "  {} ", "\n{}\n ", "!{}/\n", "{}\u{300}x"];
+    let mut batch = String::new();
+    for cp in (0u32..0x11_0000).filter(|cp| *cp < 0x3_0000 || cp % 17 == 0) {
+        let Some(c) = char::from_u32(cp) else { continue };
+        let c = c.to_string();
+        for ctx in contexts {
+            check_pieces(&ctx.replace("{}", &c));
+        }
+        batch.push_str(&c);
+        batch.push(if cp % 3 == 0 { ' ' } else { 'k' });
+        if batch.len() > 4000 {
+            check(&batch);
+            batch.clear();
+        }
+    }
+    check(&batch);
+}
+
+#[test]
+fn pieces_of_every_length() {
+    // Long pieces take the heap merge; every length up to well past the
+    // switch, for runs of one character, of two, and of real long tokens.
+    let units =
+        ["a", "A", "ab", "z9", "0", "\u{4e00}", "\u{3042}", "deadbeef", "QUJD", "\u{1F600}", " ", "\n", "-", "\u{438}"];
+    for unit in units {
+        let mut text = String::new();
+        for _ in 0..260 {
+            text.push_str(unit);
+            check(&text);
+        }
+    }
+    for len in [1000, 4096, 10_000] {
+        check(&"a".repeat(len));
+        check(&"0123456789abcdef".repeat(len / 16));
+    }
+}
+
+#[test]
+fn long_base64_and_hex_pieces() {
+    // Pseudo-random long words, as in data URLs and hashes.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for len in [97, 150, 400, 1200, 5000] {
+        let text: String = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                alphabet[(x % 64) as usize] as char
+            })
+            .collect();
+        check(&text);
+        check(&text.to_lowercase().replace(|c: char| !c.is_ascii_alphabetic(), "q"));
     }
 }
 

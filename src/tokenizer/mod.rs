@@ -1,19 +1,19 @@
 //! The `o200k_harmony` tokenizer: byte-pair encoding over the o200k
 //! vocabulary plus the harmony special tokens.
 //!
-//! Encoding splits text with the o200k pre-tokenizer pattern, then merges the
-//! bytes of each piece (`bpe.rs`). Special token texts such as `<|start|>` are
+//! Encoding splits text into the pieces of the o200k pre-tokenizer pattern
+//! (`split.rs`, a scanner that finds tiktoken's pieces without a regex
+//! engine), then merges the bytes of each piece (`bpe.rs`). Special token texts such as `<|start|>` are
 //! only turned into special tokens when the caller allows them; otherwise they
 //! are ordinary text (or an error, with [`Tokenizer::encode_checked`]).
 
 mod bpe;
 mod special;
+mod split;
 mod vocab;
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
-
-use fancy_regex::Regex;
 
 use crate::error::{HarmonyError, Result};
 
@@ -21,23 +21,6 @@ pub use special::{FIRST_SPECIAL, LAST_SPECIAL};
 
 /// A token id.
 pub type Rank = u32;
-
-/// The o200k pre-tokenizer pattern (as published with tiktoken).
-const O200K_PATTERN: &str = concat!(
-    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
-    "|",
-    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
-    "|",
-    r"\p{N}{1,3}",
-    "|",
-    r" ?[^\s\p{L}\p{N}]+[\r\n/]*",
-    "|",
-    r"\s*[\r\n]+",
-    "|",
-    r"\s+(?!\S)",
-    "|",
-    r"\s+",
-);
 
 /// Which special tokens an `encode` call may produce, or must reject.
 #[derive(Debug, Clone, Copy)]
@@ -65,7 +48,6 @@ impl SpecialTokenSet<'_> {
 pub struct Tokenizer {
     vocab: vocab::Vocab,
     specials: special::SpecialTokens,
-    pattern: Regex,
 }
 
 impl std::fmt::Debug for Tokenizer {
@@ -79,9 +61,7 @@ impl Tokenizer {
     pub fn o200k_harmony() -> Result<Tokenizer> {
         let vocab = vocab::Vocab::load()
             .ok_or_else(|| HarmonyError::UnknownEncoding("embedded o200k vocabulary is corrupt".into()))?;
-        let pattern =
-            Regex::new(O200K_PATTERN).map_err(|e| HarmonyError::UnknownEncoding(format!("o200k pattern: {e}")))?;
-        Ok(Tokenizer { vocab, specials: special::SpecialTokens::new(), pattern })
+        Ok(Tokenizer { vocab, specials: special::SpecialTokens::new() })
     }
 
     /// A process-wide shared instance, built on first use.
@@ -104,22 +84,16 @@ impl Tokenizer {
 
     /// Like [`Tokenizer::encode_ordinary`], appending to `out`.
     pub fn encode_ordinary_into(&self, text: &str, out: &mut Vec<Rank>) {
-        let mut done = 0;
-        for m in self.pattern.find_iter(text) {
-            match m {
-                Ok(m) => {
-                    bpe::encode_piece(&self.vocab, m.as_str().as_bytes(), out);
-                    done = m.end();
-                }
-                // The pattern's only lookaround is a one-character lookahead,
-                // so the backtracking limit cannot be hit; should it ever be,
-                // encode the rest bytewise rather than lose text.
-                Err(_) => {
-                    out.extend(text[done..].bytes().map(|b| self.vocab.byte_rank(b)));
-                    return;
-                }
-            }
+        for piece in split::Splitter::new(text) {
+            bpe::encode_piece(&self.vocab, piece.as_bytes(), out);
         }
+    }
+
+    /// The pieces the o200k pre-tokenizer splits `text` into before
+    /// byte-pair merging: exactly the matches of tiktoken's o200k pattern.
+    /// They are contiguous and cover the text.
+    pub fn pre_tokenize<'a>(&self, text: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        split::Splitter::new(text)
     }
 
     /// Encodes `text`, turning the texts of `allowed` special tokens into
