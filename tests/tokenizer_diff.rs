@@ -195,6 +195,21 @@ proptest! {
     }
 
     #[test]
+    fn random_long_pieces(text in prop_oneof![
+        "[ab]{90,500}",
+        "[a-zA-Z]{90,700}",
+        "[a-f]{90,400}",
+        "[A-Za-z+/]{90,600}",
+        "[\u{4e00}-\u{4e40}\u{3041}-\u{3060}]{30,250}",
+        "[\u{0915}-\u{0939}\u{093e}-\u{094d}]{30,250}",
+        "[ \t]{90,400}",
+        "[!-/:-@]{90,400}",
+        "[a\u{301}\u{0627}\u{064b}]{40,300}",
+    ]) {
+        check(&text);
+    }
+
+    #[test]
     fn decode_inverts_encode(text in mixed_string()) {
         let tokens = ours().encode(&text, SpecialTokenSet::All);
         prop_assert_eq!(ours().decode_utf8(&tokens).expect("valid utf-8"), text);
