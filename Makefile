@@ -11,7 +11,7 @@ PACKAGE_SOURCES := $(shell find src python -type f -not -path '*/__pycache__/*' 
 	Cargo.toml build.rs pyproject.toml README.md
 
 .PHONY: demo demo-rust package test lint rust-lint python-lint python rust-test python-test bench fuzz doc clean \
-	diff-ref ref-suite reference
+	diff-ref ref-suite reference bench-tokenizer
 
 ## `harmony demo`: render an embedded conversation (system, developer with two
 ## function tools, user, a tool call and its result), inspect it, then parse a
@@ -99,6 +99,14 @@ $(VENV)/.installed: $(PACKAGE_SOURCES)
 bench: python
 	$(CARGO) bench --bench encoding --bench parse
 	$(VENV_PY) benches/compare.py --ours $(VENV_PY) $(if $(REF_PYTHON),--ref $(REF_PYTHON))
+
+## Our encode against bpe-openai's encode_ordinary (PyPI `bpe-openai`, in its
+## own venv), side by side, identical tokens required.
+BPE_VENV ?= .venv-bpe
+bench-tokenizer: python
+	test -x $(BPE_VENV)/bin/python || $(PYTHON) -m venv $(BPE_VENV)
+	$(BPE_VENV)/bin/python -c "import bpe_openai" 2>/dev/null || $(BPE_VENV)/bin/python -m pip install -q bpe-openai
+	$(VENV_PY) benches/tokenizer_compare.py --ours $(VENV_PY) --bpe $(BPE_VENV)/bin/python
 
 ## Fuzz the parser in both modes and the tokenizer against tiktoken-rs,
 ## FUZZ_SECONDS each (needs `cargo install cargo-fuzz`; RUSTC_BOOTSTRAP lets

@@ -95,9 +95,7 @@ def main() -> None:
             for part in m.content:
                 texts.append(getattr(part, "text", None) or json.dumps(part.to_dict()))
     n_text = sum(len(enc.encode(t)) for t in texts)
-    results.append(
-        ("cold_encode_tokens_per_s", best_rate(lambda: [enc.encode(t) for t in texts], n_text, 5), "tok/s")
-    )
+    results.append(("cold_encode_tokens_per_s", best_rate(lambda: [enc.encode(t) for t in texts], n_text, 5), "tok/s"))
 
     plain = workloads.text(20000)
     results.append(("encode_plain_bytes_per_s", best_rate(lambda: enc.encode(plain), len(plain.encode()), 5), "B/s"))
