@@ -47,6 +47,29 @@ fn benches(c: &mut Criterion) {
     let enc = load_harmony_encoding(HarmonyEncodingName::HarmonyGptOss).expect("encoding loads");
     let prose = "The quick brown fox jumps over the lazy dog. ".repeat(200);
     c.bench_function("encode/prose_9kB", |b| b.iter(|| black_box(enc.encode_ordinary(black_box(&prose)))));
+    // The shared benchmark corpus (prose, code, multilingual) when it is
+    // beside the project, else our own mixed text; and a run of one letter,
+    // one 100 kB piece, which must cost a small multiple of ordinary text
+    // per byte (it was quadratic: seconds).
+    let corpus = ["prose", "code", "multilingual"]
+        .iter()
+        .filter_map(|n| {
+            std::fs::read_to_string(format!("{}/../shared/bench/corpus/{n}.txt", env!("CARGO_MANIFEST_DIR"))).ok()
+        })
+        .collect::<String>();
+    let corpus = if corpus.is_empty() {
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/test-data/tokenizer/mixed.txt"))
+            .unwrap_or_default()
+    } else {
+        corpus
+    };
+    let mut group = c.benchmark_group("encode");
+    group.throughput(criterion::Throughput::Bytes(corpus.len() as u64));
+    group.bench_function("corpus", |b| b.iter(|| black_box(enc.encode_ordinary(black_box(&corpus)))));
+    let run = "a".repeat(100_000);
+    group.throughput(criterion::Throughput::Bytes(run.len() as u64));
+    group.bench_function("run_of_a_100kB", |b| b.iter(|| black_box(enc.encode_ordinary(black_box(&run)))));
+    group.finish();
 
     let convo = conversation();
     // Every message cached (a server re-rendering its history) ...
@@ -58,6 +81,29 @@ fn benches(c: &mut Criterion) {
     enc.render_cache().set_capacity(0);
     c.bench_function("render/conversation_42_messages_uncached", |b| {
         b.iter(|| black_box(enc.render_conversation_for_completion(black_box(&convo), Role::Assistant, None)))
+    });
+    // What the uncached render costs beyond its tokenizer: the same text
+    // (each run of ordinary tokens between formatting tokens, decoded back)
+    // encoded run by run.
+    let tokens = enc.render_conversation_for_completion(&convo, Role::Assistant, None).expect("renders");
+    let mut pieces: Vec<String> = Vec::new();
+    let mut run: Vec<u32> = Vec::new();
+    for &t in &tokens {
+        if enc.tokenizer().is_special_token(t) {
+            if !run.is_empty() {
+                pieces.push(enc.tokenizer().decode_lossy(&run));
+                run.clear();
+            }
+        } else {
+            run.push(t);
+        }
+    }
+    c.bench_function("render/same_text_encoded", |b| {
+        b.iter(|| {
+            for p in &pieces {
+                black_box(enc.encode_ordinary(black_box(p)));
+            }
+        })
     });
     enc.render_cache().set_capacity(capacity);
 }
