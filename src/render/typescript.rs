@@ -6,6 +6,8 @@
 //! spaces but not their own opening brace). Do not "fix" the layout here: the
 //! render vectors pin every byte.
 
+use std::collections::HashSet;
+
 use serde_json::Value;
 
 use super::json_text::json_text;
@@ -130,13 +132,16 @@ fn object_type(schema: &Value, indent: &str) -> String {
     }
     out.push_str("{\n");
     if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-        let required: Vec<&str> = schema
+        // A set, not a list: looking every property up in a list of
+        // required names would be quadratic. Only string entries count;
+        // duplicates and names that are not properties change nothing.
+        let required: HashSet<&str> = schema
             .get("required")
             .and_then(Value::as_array)
             .map(|r| r.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         for (key, prop) in props {
-            let opt = if required.contains(&key.as_str()) { "" } else { "?" };
+            let opt = if required.contains(key.as_str()) { "" } else { "?" };
             property(&mut out, key, opt, prop, indent);
         }
     }
