@@ -10,6 +10,7 @@
 mod bpe;
 mod special;
 mod split;
+mod table;
 mod vocab;
 
 use std::collections::HashSet;

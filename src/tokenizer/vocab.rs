@@ -6,6 +6,7 @@
 
 use rustc_hash::FxHashMap;
 
+use super::table::WordTable;
 use super::Rank;
 
 static TABLE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/o200k_vocab.bin"));
@@ -20,8 +21,8 @@ static TABLE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/o200k_vocab.bin"
 pub(crate) struct Vocab {
     /// Token bytes by rank; every slice borrows the embedded table.
     by_rank: Vec<&'static [u8]>,
-    /// `small[n - 3]`: rank of the tokens of n bytes, 3 <= n <= 8, by `word`.
-    small: Vec<FxHashMap<u64, Rank>>,
+    /// Rank of the tokens of 3 to 8 bytes, by `word` and length.
+    small: WordTable,
     /// `mid[n - 9]`: rank of the tokens of n bytes, 9 <= n <= 16, by `words`.
     mid: Vec<FxHashMap<(u64, u64), Rank>>,
     /// Rank of tokens of more than 16 bytes.
@@ -68,7 +69,7 @@ impl Vocab {
         let data_start = 4 + (count + 1) * 4;
         let data = TABLE.get(data_start..)?;
         let mut by_rank = Vec::with_capacity(count);
-        let mut small: Vec<FxHashMap<u64, Rank>> = (3..=8).map(|_| FxHashMap::default()).collect();
+        let mut small = WordTable::with_capacity(count);
         let mut mid: Vec<FxHashMap<(u64, u64), Rank>> = (9..=16).map(|_| FxHashMap::default()).collect();
         let mut long = FxHashMap::default();
         let mut pairs = vec![Rank::MAX; 1 << 16];
@@ -83,7 +84,7 @@ impl Vocab {
                 [b] => byte_rank[usize::from(*b)] = rank,
                 [b0, b1] => pairs[usize::from(*b0) << 8 | usize::from(*b1)] = rank,
                 _ if piece.len() <= 8 => {
-                    small.get_mut(piece.len() - 3)?.insert(word(piece), rank);
+                    small.insert(word(piece), piece.len(), rank);
                 }
                 _ if piece.len() <= 16 => {
                     mid.get_mut(piece.len() - 9)?.insert(words(piece), rank);
@@ -113,7 +114,7 @@ impl Vocab {
             [] => return None,
             [b] => self.byte_rank[usize::from(*b)],
             [b0, b1] => self.pair_rank(*b0, *b1),
-            _ if n <= 8 => return self.small.get(n - 3)?.get(&word(piece)).copied(),
+            _ if n <= 8 => return self.small.get(word(piece), n),
             _ if n <= 16 => return self.mid.get(n - 9)?.get(&words(piece)).copied(),
             _ => return self.long.get(piece).copied(),
         };
