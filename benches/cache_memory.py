@@ -83,7 +83,8 @@ def measure(kind: str, make: Callable[[int], List[Message]], count: int, step: i
             reported = _native.render_cache_info()[1]
             ratio = grown / reported if reported else float("nan")
             print(f"{i + 1:>10} {grown / MIB:>15.1f} {reported / MIB:>13.1f} {ratio:>13.2f}", flush=True)
-    print(f"# {kind}: peak RSS growth {peak / MIB:.1f} MiB (budget {budget / MIB:.1f} MiB + 16 MiB allowed); {tokens} tokens")
+    allowed = f"budget {budget / MIB:.1f} MiB + 16 MiB allowed"
+    print(f"# {kind}: peak RSS growth {peak / MIB:.1f} MiB ({allowed}); {tokens} tokens")
 
 
 def main() -> int:
