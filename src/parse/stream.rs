@@ -482,7 +482,8 @@ impl StreamableParser {
     /// Each content delta of the message in progress encoded again as
     /// ordinary text, one after the other. The deltas are found again by
     /// replaying the message's content tokens through a new decoder: the
-    /// same bytes through the same decoder give the same deltas.
+    /// same bytes through the same decoder give the same deltas (with the
+    /// parser's mode, which [`strict`](Self::strict) sets before the stream).
     fn reencoded_deltas(&self, first_token: usize) -> Vec<Rank> {
         let tokenizer = self.encoding.tokenizer();
         let mut decoder = Utf8Decoder::default();
