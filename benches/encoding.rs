@@ -76,6 +76,14 @@ fn benches(c: &mut Criterion) {
     c.bench_function("render/conversation_42_messages_cached", |b| {
         b.iter(|| black_box(enc.render_conversation_for_completion(black_box(&convo), Role::Assistant, None)))
     });
+    // A long history: 320 messages of about 1 kB each, all cached.
+    let long = Conversation::from_messages((0..320).map(|i| {
+        let text = format!("Turn {i}: {}", "The quick brown fox jumps over the lazy dog. ".repeat(22));
+        Message::from_role_and_content(if i % 2 == 0 { Role::User } else { Role::Assistant }, text)
+    }));
+    c.bench_function("render/conversation_320_long_messages_cached", |b| {
+        b.iter(|| black_box(enc.render_conversation_for_completion(black_box(&long), Role::Assistant, None)))
+    });
     // ... and rendered from scratch.
     let capacity = enc.render_cache().capacity();
     enc.render_cache().set_capacity(0);

@@ -176,3 +176,123 @@ fn the_encoding_is_shared_by_parsers_on_many_threads() {
         }
     });
 }
+
+/// A parser that is never drained (code written for the reference, which has
+/// no events) holds its messages' text and 4 bytes a token, nothing more
+/// that grows with the tokens: events are read off the messages when
+/// drained, not queued.
+#[test]
+fn an_undrained_parser_holds_no_more_than_its_text_and_tokens() {
+    let enc = enc();
+    let body = enc.encode_ordinary("The quick brown fox jumps over the lazy dog. ");
+    let header = enc.encode_with_special_tokens("<|channel|>final<|message|>");
+    let end = enc.encode_with_special_tokens("<|end|><|start|>assistant");
+    // One long message, then many short ones.
+    for (messages, chunks) in [(1, 20_000), (500, 40)] {
+        let mut p = StreamableParser::new(enc.clone(), Some(Role::Assistant));
+        for m in 0..messages {
+            p.process_many(&header);
+            for _ in 0..chunks {
+                p.process_many(&body);
+            }
+            if m + 1 < messages {
+                p.process_many(&end);
+            }
+        }
+        let text: usize = p.messages().iter().map(|m| text_of(m).len()).sum::<usize>() + p.current_content().len();
+        let tokens = p.tokens().len();
+        assert!(tokens > 150_000);
+        // Capacities may be up to twice the lengths.
+        let bound = 2 * text + 2 * 4 * tokens + messages * 512 + 4096;
+        assert!(p.heap_bytes() <= bound, "{} > {bound} ({text} bytes of text, {tokens} tokens)", p.heap_bytes());
+        // The events are bounded by the messages: three a message, one delta each.
+        let events = p.events();
+        assert_eq!(events.len(), 3 * messages - 1, "{}", events.len());
+        let deltas: usize =
+            events.iter().map(|e| if let ParseEvent::ContentDelta { text, .. } = e { text.len() } else { 0 }).sum();
+        assert_eq!(deltas, text);
+        // Reading the events does not drain them.
+        assert_eq!(p.events(), events);
+        assert_eq!(p.drain_events(), events);
+        assert!(p.events().is_empty());
+    }
+}
+
+fn text_of(m: &openai_harmony::chat::Message) -> &str {
+    match m.content.first() {
+        Some(openai_harmony::chat::Content::Text(t)) => &t.text,
+        _ => "",
+    }
+}
+
+trait ProcessMany {
+    fn process_many(&mut self, tokens: &[Rank]);
+}
+
+impl ProcessMany for StreamableParser {
+    fn process_many(&mut self, tokens: &[Rank]) {
+        for &t in tokens {
+            self.process(t).expect("parses");
+        }
+    }
+}
+
+/// Draining on every token, at random points, or once at the end gives the
+/// same events, the deltas of one message between two drains merged into
+/// one: a drain on every token gets each token's delta
+/// (`last_content_delta`) as its own event.
+#[test]
+fn drains_anywhere_give_the_same_events() {
+    let enc = enc();
+    let completion = "<|channel|>analysis<|message|>Think 🚀 about é.<|end|><|start|>assistant to=functions.f<|channel|>commentary <|constrain|>json<|message|>{\"a\": 1}<|call|><|start|>assistant<|channel|>final<|message|>Done 🚀<|return|>";
+    let tokens = enc.encode_with_special_tokens(completion);
+    let merged = |events: Vec<ParseEvent>| {
+        let mut out: Vec<ParseEvent> = Vec::new();
+        for e in events {
+            if let (Some(ParseEvent::ContentDelta { index: i, text: t }), ParseEvent::ContentDelta { index, text }) =
+                (out.last_mut(), &e)
+            {
+                if i == index {
+                    t.push_str(text);
+                    continue;
+                }
+            }
+            out.push(e);
+        }
+        out
+    };
+    let mut once = StreamableParser::new(enc.clone(), Some(Role::Assistant));
+    once.process_many(&tokens);
+    let all = once.drain_events();
+    assert_eq!(all.len(), 9, "{all:?}");
+    let mut seed = 7u64;
+    for every in [1, 2, 3, 0] {
+        let mut p = StreamableParser::new(enc.clone(), Some(Role::Assistant));
+        let mut got = Vec::new();
+        for &t in &tokens {
+            p.process(t).expect("parses");
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let drain = if every == 0 { seed >> 62 == 0 } else { seed % every == 0 };
+            if drain {
+                let events = p.drain_events();
+                if every == 1 {
+                    let deltas: Vec<&str> = events
+                        .iter()
+                        .filter_map(|e| {
+                            if let ParseEvent::ContentDelta { text, .. } = e {
+                                Some(text.as_str())
+                            } else {
+                                None
+                            }
+                        })
+                        .collect();
+                    let want: Vec<&str> = p.last_content_delta().into_iter().collect();
+                    assert_eq!(deltas, want);
+                }
+                got.extend(events);
+            }
+        }
+        got.extend(p.drain_events());
+        assert_eq!(merged(got), all, "draining every {every}");
+    }
+}

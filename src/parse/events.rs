@@ -10,9 +10,11 @@ use crate::chat::{Message, Role};
 ///
 /// For every message the parser emits `MessageStarted`, then any number of
 /// `ContentDelta`s, then `MessageCompleted`, all with the same `index` (the
-/// message's position in `messages`). Events queue up until the caller
-/// drains them; consecutive deltas of one message are merged while queued,
-/// so an undrained queue never holds more text than the messages do.
+/// message's position in `messages`). Events are not queued: a drain reads
+/// them off the messages from where the last one stopped, so a parser that
+/// is never drained holds nothing for them. The deltas of one message
+/// between two drains come as one `ContentDelta` (drained on every token,
+/// each is that token's `last_content_delta`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ParseEvent {

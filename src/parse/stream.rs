@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::events::{Diagnostic, DiagnosticKind, ParseEvent};
 use super::header::{self, ParsedHeader};
 use super::utf8::Utf8Decoder;
-use crate::chat::{Message, Role};
+use crate::chat::{Author, Content, Message, Role};
 use crate::encoding::{FormattingToken, HarmonyEncoding};
 use crate::error::{HarmonyError, Result};
 use crate::tokenizer::Rank;
@@ -103,9 +103,38 @@ enum State {
         header: ParsedHeader,
         text: String,
         decoder: Utf8Decoder,
-        /// Where each content delta ends in `text` (for `state_data`).
-        delta_ends: Vec<usize>,
+        /// Index in `tokens` of the message's first content token: `state_data`
+        /// replays the content tokens from there to find the deltas, rather
+        /// than keeping every delta's end (8 bytes a token, for as long as
+        /// the message lasts).
+        first_token: usize,
+        /// The last token's delta, `text[start..]` (`None`: it completed no character).
+        last_delta: Option<usize>,
     },
+}
+
+/// How far the caller has drained the event stream.
+///
+/// Events are not queued: they are read off the parser's messages and the
+/// message in progress when drained, from this cursor on. A parser that is
+/// never drained (code written for the reference, which has no events)
+/// therefore holds nothing for them, and one drained on every token gets the
+/// same events as a queue would give. This works because the events are a
+/// function of the text: for every message, `MessageStarted` (its header),
+/// the content text as `ContentDelta`s (append-only), then
+/// `MessageCompleted` (the message as it is in `messages`). A queue would
+/// merge the deltas of one message between two drains, so what a drain
+/// returns for a message is: its `MessageStarted` if not drained before, the
+/// text added since the last drain as one `ContentDelta` (if any), and its
+/// `MessageCompleted` if it was completed since.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct EventCursor {
+    /// The first message not completely drained (`messages.len()` when all are).
+    message: usize,
+    /// Whether that message's `MessageStarted` was drained.
+    started: bool,
+    /// Bytes of that message's text already drained.
+    offset: usize,
 }
 
 /// Parses completion tokens into messages, one token at a time.
@@ -147,8 +176,7 @@ pub struct StreamableParser {
     tokens: Vec<Rank>,
     messages: Vec<Message>,
     state: State,
-    last_content_delta: Option<String>,
-    events: Vec<ParseEvent>,
+    events: EventCursor,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -165,8 +193,7 @@ impl StreamableParser {
             tokens: Vec::new(),
             messages: Vec::new(),
             state: Self::initial_state(role),
-            last_content_delta: None,
-            events: Vec::new(),
+            events: EventCursor::default(),
             diagnostics: Vec::new(),
         }
     }
@@ -191,8 +218,7 @@ impl StreamableParser {
         self.tokens.clear();
         self.messages.clear();
         self.state = Self::initial_state(self.initial_role);
-        self.last_content_delta = None;
-        self.events.clear();
+        self.events = EventCursor::default();
         self.diagnostics.clear();
     }
 
@@ -218,7 +244,7 @@ impl StreamableParser {
                     let header = strict_header(&self.encoding, tokens, self.next_role);
                     self.tokens.push(token);
                     match header {
-                        Ok(header) => self.begin_content(header),
+                        Ok(header) => self.begin_content(header, position + 1),
                         Err(e) => {
                             self.state = State::ExpectStart;
                             return Err(e);
@@ -233,7 +259,7 @@ impl StreamableParser {
                     }
                     let header = header::parse_lenient(&text, self.next_role, &mut repairs);
                     self.note_all(position, DiagnosticKind::RepairedHeader, repairs);
-                    self.begin_content(header);
+                    self.begin_content(header, position + 1);
                 } else if self.strict {
                     // Any id, even a stop token or one outside the vocabulary,
                     // is part of the header until `<|message|>` reads it.
@@ -254,25 +280,19 @@ impl StreamableParser {
                     tokens.push(token);
                 }
             }
-            State::Content { text, decoder, delta_ends, .. } => {
+            State::Content { text, decoder, last_delta, .. } => {
                 if is_stop(token) {
                     self.finish_message();
                 } else {
                     let bytes = self.encoding.tokenizer().token_bytes(token);
-                    if bytes.is_some() || self.strict {
+                    if content_decodes(bytes, self.strict) {
                         // Strict, like the reference: an unknown id is no
                         // error, but nothing after it in the message decodes.
                         let start = text.len();
                         decoder.push(bytes, text);
-                        let delta = &text[start..];
-                        self.last_content_delta = (!delta.is_empty()).then(|| delta.to_string());
-                        if !delta.is_empty() {
-                            delta_ends.push(text.len());
-                            let index = self.messages.len();
-                            push_delta(&mut self.events, index, delta);
-                        }
+                        *last_delta = (text.len() > start).then_some(start);
                     } else {
-                        self.last_content_delta = None;
+                        *last_delta = None;
                         self.note(position, DiagnosticKind::InvalidToken, format!("unknown token id {token} skipped"));
                     }
                 }
@@ -305,7 +325,7 @@ impl StreamableParser {
             self.state = State::Header { tokens: vec![token], explicit: false };
             (DiagnosticKind::MissingStart, "<|channel|> without <|start|>: read as an assistant message".into())
         } else if token == MESSAGE {
-            self.begin_content(ParsedHeader::for_role(Role::Assistant));
+            self.begin_content(ParsedHeader::for_role(Role::Assistant), position + 1);
             (DiagnosticKind::MissingStart, "<|message|> without a header: read as an assistant message".into())
         } else if tokenizer.is_special_token(token) {
             let name = tokenizer.special_token_name(token).unwrap_or("?");
@@ -326,42 +346,33 @@ impl StreamableParser {
         self.note(position, kind, detail);
     }
 
-    fn begin_content(&mut self, header: ParsedHeader) {
+    /// Starts a message's content, whose first token will be `tokens[first_token]`.
+    fn begin_content(&mut self, header: ParsedHeader, first_token: usize) {
         self.next_role = None;
-        self.last_content_delta = None;
-        self.events.push(ParseEvent::MessageStarted {
-            index: self.messages.len(),
-            role: header.author.role,
-            name: header.author.name.clone(),
-            channel: header.channel.clone(),
-            recipient: header.recipient.clone(),
-            content_type: header.content_type.clone(),
-        });
-        self.state =
-            State::Content { header, text: String::new(), decoder: Utf8Decoder::default(), delta_ends: Vec::new() };
+        self.state = State::Content {
+            header,
+            text: String::new(),
+            decoder: Utf8Decoder::default(),
+            first_token,
+            last_delta: None,
+        };
     }
 
     fn finish_message(&mut self) {
         if let State::Content { header, mut text, mut decoder, .. } =
             std::mem::replace(&mut self.state, State::ExpectStart)
         {
-            let before = text.len();
             decoder.finish(&mut text);
-            if text.len() > before {
-                let index = self.messages.len();
-                push_delta(&mut self.events, index, &text[before..]);
-            }
-            let message = Message {
+            // The text grew by doubling; a finished message keeps only what it needs.
+            text.shrink_to_fit();
+            self.messages.push(Message {
                 author: header.author,
                 recipient: header.recipient,
                 content: vec![text.into()],
                 channel: header.channel,
                 content_type: header.content_type,
-            };
-            self.events.push(ParseEvent::MessageCompleted { index: self.messages.len(), message: message.clone() });
-            self.messages.push(message);
+            });
         }
-        self.last_content_delta = None;
     }
 
     /// Lenient: a header ended (stop token, `<|start|>` or end of stream)
@@ -398,11 +409,10 @@ impl StreamableParser {
             DiagnosticKind::UnterminatedHeader,
             format!("header ended by {ended_by} without <|message|>; the text after it was read as content"),
         );
-        self.begin_content(header);
+        self.begin_content(header, self.tokens.len());
         if let State::Content { text, .. } = &mut self.state {
             text.push_str(&body);
         }
-        push_delta(&mut self.events, self.messages.len(), &body);
         self.finish_message();
     }
 
@@ -455,16 +465,41 @@ impl StreamableParser {
         match &self.state {
             State::ExpectStart => StreamStateData::ExpectStart,
             State::Header { tokens, .. } => StreamStateData::Header { header_tokens: tokens.clone() },
-            State::Content { header, text, delta_ends, .. } => StreamStateData::Content {
-                header: header.clone(),
-                content_tokens: reencoded_deltas(self.encoding.tokenizer(), text, delta_ends),
-            },
+            State::Content { header, first_token, .. } => {
+                StreamStateData::Content { header: header.clone(), content_tokens: self.reencoded_deltas(*first_token) }
+            }
         }
     }
 
     /// The text of the last content token, `None` if it completed no character.
     pub fn last_content_delta(&self) -> Option<&str> {
-        self.last_content_delta.as_deref()
+        match &self.state {
+            State::Content { text, last_delta: Some(start), .. } => text.get(*start..),
+            _ => None,
+        }
+    }
+
+    /// Each content delta of the message in progress encoded again as
+    /// ordinary text, one after the other. The deltas are found again by
+    /// replaying the message's content tokens through a new decoder: the
+    /// same bytes through the same decoder give the same deltas (with the
+    /// parser's mode, which [`strict`](Self::strict) sets before the stream).
+    fn reencoded_deltas(&self, first_token: usize) -> Vec<Rank> {
+        let tokenizer = self.encoding.tokenizer();
+        let mut decoder = Utf8Decoder::default();
+        let mut text = String::new();
+        let mut tokens = Vec::new();
+        for &token in self.tokens.get(first_token..).unwrap_or_default() {
+            let bytes = tokenizer.token_bytes(token);
+            if content_decodes(bytes, self.strict) {
+                let start = text.len();
+                decoder.push(bytes, &mut text);
+                if let Some(delta) = text.get(start..).filter(|d| !d.is_empty()) {
+                    tokens.extend(tokenizer.encode_ordinary(delta));
+                }
+            }
+        }
+        tokens
     }
 
     /// The content of the message being read (`""` outside content).
@@ -510,14 +545,106 @@ impl StreamableParser {
         self.current_header()
     }
 
-    /// Events queued since the last drain.
-    pub fn events(&self) -> &[ParseEvent] {
-        &self.events
+    /// The events since the last drain (without draining them).
+    ///
+    /// They are not queued but read off the messages when asked for (see
+    /// `EventCursor` in the source): a parser that is never drained holds
+    /// nothing for them. Between two drains, each message contributes its
+    /// `MessageStarted` (if not drained before), the text added since as one
+    /// `ContentDelta` (if any), and its `MessageCompleted` (if completed
+    /// since): what a queue merging consecutive deltas would hold.
+    pub fn events(&self) -> Vec<ParseEvent> {
+        self.events_from(self.events).0
     }
 
-    /// Takes the queued events.
+    /// Takes the events since the last drain.
     pub fn drain_events(&mut self) -> Vec<ParseEvent> {
-        std::mem::take(&mut self.events)
+        let (events, cursor) = self.events_from(self.events);
+        self.events = cursor;
+        events
+    }
+
+    /// The events after `cursor`, and the cursor after them.
+    fn events_from(&self, cursor: EventCursor) -> (Vec<ParseEvent>, EventCursor) {
+        let mut events = Vec::new();
+        let delta = |events: &mut Vec<ParseEvent>, index: usize, text: &str| {
+            let drained = if index == cursor.message { cursor.offset } else { 0 };
+            if let Some(new) = text.get(drained..).filter(|t| !t.is_empty()) {
+                events.push(ParseEvent::ContentDelta { index, text: new.to_string() });
+            }
+        };
+        let completed = self.messages.get(cursor.message..).unwrap_or_default();
+        for (index, message) in (cursor.message..).zip(completed) {
+            if !(index == cursor.message && cursor.started) {
+                events.push(started(
+                    index,
+                    &message.author,
+                    &message.channel,
+                    &message.recipient,
+                    &message.content_type,
+                ));
+            }
+            delta(&mut events, index, message_text(message));
+            events.push(ParseEvent::MessageCompleted { index, message: message.clone() });
+        }
+        let index = self.messages.len();
+        let next = match &self.state {
+            State::Content { header, text, .. } => {
+                if !(index == cursor.message && cursor.started) {
+                    events.push(started(
+                        index,
+                        &header.author,
+                        &header.channel,
+                        &header.recipient,
+                        &header.content_type,
+                    ));
+                }
+                delta(&mut events, index, text);
+                EventCursor { message: index, started: true, offset: text.len() }
+            }
+            _ => EventCursor { message: index, started: false, offset: 0 },
+        };
+        (events, next)
+    }
+
+    /// About how many heap bytes the parser holds (capacities, not lengths):
+    /// the recorded tokens, the messages, the message in progress and the
+    /// diagnostics. Events take none (they are read off the messages when
+    /// drained), so a parser that is never drained holds its messages' text
+    /// and 4 bytes a token, and nothing else that grows with the tokens.
+    pub fn heap_bytes(&self) -> usize {
+        fn opt(s: &Option<String>) -> usize {
+            s.as_ref().map_or(0, String::capacity)
+        }
+        fn header(h: &ParsedHeader) -> usize {
+            opt(&h.author.name) + opt(&h.channel) + opt(&h.recipient) + opt(&h.content_type)
+        }
+        let rank = std::mem::size_of::<Rank>();
+        let messages: usize = self
+            .messages
+            .iter()
+            .map(|m| {
+                let text: usize =
+                    m.content.iter().map(|c| if let Content::Text(t) = c { t.text.capacity() } else { 0 }).sum();
+                text + m.content.capacity() * std::mem::size_of::<Content>()
+                    + opt(&m.author.name)
+                    + opt(&m.channel)
+                    + opt(&m.recipient)
+                    + opt(&m.content_type)
+            })
+            .sum();
+        let state = match &self.state {
+            State::ExpectStart => 0,
+            State::Header { tokens, .. } => tokens.capacity() * rank,
+            State::Content { header: h, text, decoder, .. } => header(h) + text.capacity() + decoder.heap_bytes(),
+        };
+        let diagnostics: usize = self.diagnostics.iter().map(|d| d.detail.capacity()).sum::<usize>()
+            + self.diagnostics.capacity() * std::mem::size_of::<Diagnostic>();
+        self.tokens.capacity() * rank
+            + self.messages.capacity() * std::mem::size_of::<Message>()
+            + messages
+            + state
+            + diagnostics
     }
 
     /// The repairs a lenient parser made, in token order.
@@ -526,15 +653,37 @@ impl StreamableParser {
     }
 }
 
-/// Each content delta encoded again as ordinary text, one after the other.
-fn reencoded_deltas(tokenizer: &crate::tokenizer::Tokenizer, text: &str, ends: &[usize]) -> Vec<Rank> {
-    let mut tokens = Vec::new();
-    let mut start = 0;
-    for &end in ends {
-        tokens.extend(tokenizer.encode_ordinary(text.get(start..end).unwrap_or_default()));
-        start = end;
+/// Whether a content token's bytes go to the decoder: known ids always; an
+/// unknown id in strict mode (it poisons the message, as in the reference),
+/// not in lenient mode (skipped with a diagnostic).
+fn content_decodes(bytes: Option<&[u8]>, strict: bool) -> bool {
+    bytes.is_some() || strict
+}
+
+/// A message's `MessageStarted`.
+fn started(
+    index: usize,
+    author: &Author,
+    channel: &Option<String>,
+    recipient: &Option<String>,
+    content_type: &Option<String>,
+) -> ParseEvent {
+    ParseEvent::MessageStarted {
+        index,
+        role: author.role,
+        name: author.name.clone(),
+        channel: channel.clone(),
+        recipient: recipient.clone(),
+        content_type: content_type.clone(),
     }
-    tokens
+}
+
+/// The text of a message the parser made (one text item).
+fn message_text(message: &Message) -> &str {
+    match message.content.first() {
+        Some(Content::Text(t)) => &t.text,
+        _ => "",
+    }
 }
 
 /// Strict: the header's text (exact UTF-8 of known ids) read as the reference reads it.
@@ -546,16 +695,4 @@ fn strict_header(encoding: &HarmonyEncoding, tokens: &[Rank], role: Option<Role>
     }
     let text = std::str::from_utf8(&bytes).map_err(|_| HarmonyError::UndecodableHeader)?;
     header::parse_strict(text, role)
-}
-
-/// Queues a content delta, merged into the previous one when it belongs to
-/// the same message.
-fn push_delta(events: &mut Vec<ParseEvent>, index: usize, delta: &str) {
-    if let Some(ParseEvent::ContentDelta { index: last, text }) = events.last_mut() {
-        if *last == index {
-            text.push_str(delta);
-            return;
-        }
-    }
-    events.push(ParseEvent::ContentDelta { index, text: delta.to_string() });
 }

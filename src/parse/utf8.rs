@@ -68,6 +68,11 @@ impl Utf8Decoder {
         }
     }
 
+    /// Heap bytes held (the waiting bytes' buffer).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.pending.capacity()
+    }
+
     /// Ends the message: a poisoned message gets its U+FFFD, then the
     /// waiting bytes are decoded lossily (in that order, as the reference).
     pub(crate) fn finish(&mut self, out: &mut String) {

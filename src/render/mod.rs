@@ -112,13 +112,16 @@ impl HarmonyEncoding {
     /// of the message; callers truncate.
     fn render_cached(&self, message: &Message, out: &mut Vec<Rank>, options: RenderOptions) -> Result<()> {
         let cache = RenderCache::global();
-        if let Some(tokens) = cache.get(message, options) {
+        let key = cache.key(message, options);
+        if let Some(tokens) = key.as_ref().and_then(|k| cache.get(k)) {
             out.extend_from_slice(&tokens);
             return Ok(());
         }
         let start = out.len();
         self.render_message(message, out, options)?;
-        cache.put(message, options, &out[start..]);
+        if let Some(key) = &key {
+            cache.put(key, out.get(start..).unwrap_or_default());
+        }
         Ok(())
     }
 
