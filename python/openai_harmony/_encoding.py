@@ -394,7 +394,7 @@ class StreamState(Enum):
     CONTENT = "Content"
 
 
-class StreamableParser:
+class StreamableParser(_native.StreamableParser):
     """Parses completion tokens one at a time.
 
     Subclass it freely: call ``super().__init__(encoding, role, strict=strict)``
@@ -403,87 +403,56 @@ class StreamableParser:
     them never changes the parser. It stays cheap to poll on every token:
     each message is converted from the core once, and a read only copies the
     converted messages.
+
+    The per-token calls (``process``, ``last_content_delta``,
+    ``current_channel``, ``current_recipient``, ``current_content``,
+    ``current_content_type``, ``tokens``) are the native base class's own
+    methods and getters: no Python frame runs between the caller and the core.
     """
 
     def __init__(self, encoding: HarmonyEncoding, role: Optional[Role] = None, *, strict: bool = True) -> None:
         self.encoding = encoding
-        self._inner = _native.StreamableParser(encoding._inner, _role_value(role), strict)
+        self._init(encoding._inner, _role_value(role), strict)
         self._messages: List[Message] = []
         self._diagnostics: List[Diagnostic] = []
 
-    def process(self, token: int) -> StreamableParser:
-        self._inner.process(token)
-        return self
-
-    def process_eos(self) -> StreamableParser:
-        self._inner.process_eos()
-        return self
-
     def reset(self) -> StreamableParser:
         """Starts over for the next completion (same role and mode)."""
-        self._inner.reset()
+        self._reset()
         self._messages = []
         self._diagnostics = []
         return self
 
     @property
-    def strict(self) -> bool:
-        return self._inner.strict
-
-    @property
-    def current_content(self) -> str:
-        return self._inner.current_content
-
-    @property
     def current_role(self) -> Optional[Role]:
-        raw = self._inner.current_role
+        raw = self._current_role
         return None if raw is None else Role(raw)
 
     @property
-    def current_content_type(self) -> Optional[str]:
-        return self._inner.current_content_type
-
-    @property
-    def current_channel(self) -> Optional[str]:
-        return self._inner.current_channel
-
-    @property
-    def current_recipient(self) -> Optional[str]:
-        return self._inner.current_recipient
-
-    @property
-    def last_content_delta(self) -> Optional[str]:
-        return self._inner.last_content_delta
-
-    @property
     def messages(self) -> List[Message]:
-        count = self._inner.message_count
+        count = self.message_count
         if count > len(self._messages):
-            fresh = json.loads(self._inner.messages_json(len(self._messages)))
+            fresh = json.loads(self.messages_json(len(self._messages)))
             self._messages.extend(Message.from_dict(m) for m in fresh)
         return [_copy_message(m) for m in self._messages]
 
     @property
-    def tokens(self) -> List[int]:
-        return self._inner.tokens
-
-    @property
     def state_data(self) -> Dict[str, Any]:
-        data: Dict[str, Any] = json.loads(self._inner.state_json())
+        data: Dict[str, Any] = json.loads(self.state_json())
         return data
 
     @property
     def state(self) -> StreamState:
-        return StreamState(self._inner.state)
+        return StreamState(self._state)
 
     @property
     def diagnostics(self) -> List[Diagnostic]:
         """Repairs made in lenient mode, in token order."""
-        count = self._inner.diagnostic_count
+        count = self.diagnostic_count
         if count > len(self._diagnostics):
-            self._diagnostics.extend(_diagnostics(self._inner.diagnostics_json(len(self._diagnostics))))
+            self._diagnostics.extend(_diagnostics(self.diagnostics_json(len(self._diagnostics))))
         return self._diagnostics
 
     def drain_events(self) -> List[ParseEvent]:
         """Takes the events queued since the last call."""
-        return [_event(raw) for raw in json.loads(self._inner.drain_events_json())]
+        return [_event(raw) for raw in json.loads(self.drain_events_json())]

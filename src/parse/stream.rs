@@ -98,6 +98,10 @@ enum State {
         tokens: Vec<Rank>,
         /// Opened by `<|start|>` or by the caller's role, not inferred by a lenient repair.
         explicit: bool,
+        /// Lenient: how many leading tokens are known to decode to whitespace
+        /// (whole characters), so that a run of `<|start|>`s in a blank
+        /// header does not decode it again each time.
+        blank: usize,
     },
     Content {
         header: ParsedHeader,
@@ -206,7 +210,7 @@ impl StreamableParser {
 
     fn initial_state(role: Option<Role>) -> State {
         match role {
-            Some(_) => State::Header { tokens: Vec::new(), explicit: true },
+            Some(_) => State::Header { tokens: Vec::new(), explicit: true, blank: 0 },
             None => State::ExpectStart,
         }
     }
@@ -228,7 +232,7 @@ impl StreamableParser {
         match &mut self.state {
             State::ExpectStart => {
                 if token == START {
-                    self.state = State::Header { tokens: Vec::new(), explicit: true };
+                    self.state = State::Header { tokens: Vec::new(), explicit: true, blank: 0 };
                 } else if self.strict {
                     self.tokens.push(token);
                     return Err(HarmonyError::UnexpectedToken { token, expected: START });
@@ -236,7 +240,7 @@ impl StreamableParser {
                     self.between_messages(token, position);
                 }
             }
-            State::Header { tokens, explicit } => {
+            State::Header { tokens, explicit, blank } => {
                 if token == MESSAGE && self.strict {
                     // As in the reference, a header that fails is dropped: the
                     // parser waits for the next `<|start|>`, keeping the role
@@ -267,12 +271,16 @@ impl StreamableParser {
                 } else if is_stop(token) {
                     self.recover_unterminated(position, HeaderEnd::Stop);
                 } else if token == START {
-                    if self.encoding.tokenizer().decode_lossy(tokens).trim().is_empty() {
+                    // The tokens before `blank` decode to whole whitespace
+                    // characters, so the header is blank iff the rest is.
+                    let rest = tokens.get(*blank..).unwrap_or_default();
+                    if self.encoding.tokenizer().decode_lossy(rest).trim().is_empty() {
+                        *blank = tokens.len();
                         *explicit = true;
                         self.note(position, DiagnosticKind::RepeatedStart, "repeated <|start|> ignored".into());
                     } else {
                         self.recover_unterminated(position, HeaderEnd::Start);
-                        self.state = State::Header { tokens: Vec::new(), explicit: true };
+                        self.state = State::Header { tokens: Vec::new(), explicit: true, blank: 0 };
                     }
                 } else if self.encoding.tokenizer().token_bytes(token).is_none() {
                     self.note(position, DiagnosticKind::InvalidToken, format!("unknown token id {token} skipped"));
@@ -322,7 +330,7 @@ impl StreamableParser {
             (DiagnosticKind::SkippedToken, "stop token between messages skipped".to_string())
         } else if token == CHANNEL {
             self.next_role = Some(Role::Assistant);
-            self.state = State::Header { tokens: vec![token], explicit: false };
+            self.state = State::Header { tokens: vec![token], explicit: false, blank: 0 };
             (DiagnosticKind::MissingStart, "<|channel|> without <|start|>: read as an assistant message".into())
         } else if token == MESSAGE {
             self.begin_content(ParsedHeader::for_role(Role::Assistant), position + 1);
@@ -338,7 +346,7 @@ impl StreamableParser {
                 }
                 Some(_) => {
                     self.next_role = Some(Role::Assistant);
-                    self.state = State::Header { tokens: vec![token], explicit: false };
+                    self.state = State::Header { tokens: vec![token], explicit: false, blank: 0 };
                     (DiagnosticKind::MissingStart, "text without <|start|>: read as an assistant message".into())
                 }
             }
@@ -378,7 +386,7 @@ impl StreamableParser {
     /// Lenient: a header ended (stop token, `<|start|>` or end of stream)
     /// before `<|message|>`. What follows the header words is its content.
     fn recover_unterminated(&mut self, position: usize, ended_by: HeaderEnd) {
-        let State::Header { tokens, explicit } = std::mem::replace(&mut self.state, State::ExpectStart) else {
+        let State::Header { tokens, explicit, .. } = std::mem::replace(&mut self.state, State::ExpectStart) else {
             return;
         };
         let text = self.encoding.tokenizer().decode_lossy(&tokens);

@@ -2,122 +2,186 @@
 //! the GIL (releasing it would cost more than the work); the message list is
 //! read incrementally (`messages_json(start)`), so polling it per token
 //! costs O(new messages).
+//!
+//! It is the base class of `openai_harmony.StreamableParser`, so that the
+//! per-token calls (`process`, `last_content_delta`, `current_channel`, ...)
+//! are native methods and getters, with no Python frame between the caller
+//! and the core. `__new__` takes any arguments (a subclass may have its own
+//! signature) and `_init`, called by the Python `__init__`, builds the core
+//! parser.
 
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 
 use super::encoding::PyHarmonyEncoding;
 use super::{json_err, role_of, to_py};
 use crate::parse::StreamableParser;
 use crate::Rank;
 
-#[pyclass(name = "StreamableParser", module = "openai_harmony._native")]
+#[pyclass(name = "StreamableParser", module = "openai_harmony._native", subclass)]
 pub(crate) struct PyStreamableParser {
-    inner: StreamableParser,
+    /// `None` until `_init`.
+    parser: Option<StreamableParser>,
+    /// The Python strings last returned for the channel and the recipient,
+    /// handed out again while they are current (they change once a message,
+    /// and are read on every token).
+    channel: StrCache,
+    recipient: StrCache,
+}
+
+/// A Python string returned again while its text stays the same.
+#[derive(Default)]
+struct StrCache(Option<Py<PyString>>);
+
+impl StrCache {
+    fn get<'py>(&mut self, py: Python<'py>, text: Option<&str>) -> Option<Bound<'py, PyString>> {
+        let text = text?;
+        if let Some(cached) = &self.0 {
+            let cached = cached.bind(py);
+            if cached.to_str().is_ok_and(|c| c == text) {
+                return Some(cached.clone());
+            }
+        }
+        let fresh = PyString::new(py, text);
+        self.0 = Some(fresh.clone().unbind());
+        Some(fresh)
+    }
+}
+
+fn uninitialized() -> PyErr {
+    pyo3::exceptions::PyRuntimeError::new_err(
+        "StreamableParser.__init__ was not called (a subclass must call super().__init__(encoding, role))",
+    )
+}
+
+impl PyStreamableParser {
+    fn get(&self) -> PyResult<&StreamableParser> {
+        self.parser.as_ref().ok_or_else(uninitialized)
+    }
+
+    fn get_mut(&mut self) -> PyResult<&mut StreamableParser> {
+        self.parser.as_mut().ok_or_else(uninitialized)
+    }
 }
 
 #[pymethods]
 impl PyStreamableParser {
     #[new]
-    #[pyo3(signature = (encoding, role = None, strict = true))]
-    fn new(encoding: &PyHarmonyEncoding, role: Option<&str>, strict: bool) -> PyResult<Self> {
-        let role = role_of(role)?;
-        Ok(PyStreamableParser { inner: StreamableParser::new(encoding.inner.clone(), role).strict(strict) })
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(_args: &Bound<'_, pyo3::types::PyTuple>, _kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> Self {
+        PyStreamableParser { parser: None, channel: StrCache::default(), recipient: StrCache::default() }
     }
 
-    fn process(&mut self, token: Rank) -> PyResult<()> {
-        self.inner.process(token).map(|_| ()).map_err(to_py)
+    /// Builds the core parser (again, if called twice: a fresh parser).
+    #[pyo3(signature = (encoding, role = None, strict = true))]
+    fn _init(&mut self, encoding: &PyHarmonyEncoding, role: Option<&str>, strict: bool) -> PyResult<()> {
+        let role = role_of(role)?;
+        self.parser = Some(StreamableParser::new(encoding.inner.clone(), role).strict(strict));
+        Ok(())
+    }
+
+    /// Feeds one token; returns the parser.
+    fn process<'py>(slf: Bound<'py, Self>, token: Rank) -> PyResult<Bound<'py, Self>> {
+        slf.borrow_mut().get_mut()?.process(token).map_err(to_py)?;
+        Ok(slf)
     }
 
     /// Feeds many tokens; stops at the first error (earlier tokens stay processed).
     fn process_many(&mut self, tokens: Vec<Rank>) -> PyResult<()> {
+        let parser = self.get_mut()?;
         for token in tokens {
-            self.inner.process(token).map_err(to_py)?;
+            parser.process(token).map_err(to_py)?;
         }
         Ok(())
     }
 
-    fn process_eos(&mut self) -> PyResult<()> {
-        self.inner.process_eos().map(|_| ()).map_err(to_py)
+    /// Ends the stream; returns the parser.
+    fn process_eos<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, Self>> {
+        slf.borrow_mut().get_mut()?.process_eos().map_err(to_py)?;
+        Ok(slf)
     }
 
-    fn reset(&mut self) {
-        self.inner.reset();
-    }
-
-    #[getter]
-    fn current_content(&self) -> &str {
-        self.inner.current_content()
-    }
-
-    #[getter]
-    fn current_role(&self) -> Option<&'static str> {
-        self.inner.current_role().map(|r| r.as_str())
+    fn _reset(&mut self) -> PyResult<()> {
+        self.get_mut()?.reset();
+        Ok(())
     }
 
     #[getter]
-    fn current_channel(&self) -> Option<&str> {
-        self.inner.current_channel()
+    fn current_content(&self) -> PyResult<&str> {
+        Ok(self.get()?.current_content())
     }
 
     #[getter]
-    fn current_recipient(&self) -> Option<&str> {
-        self.inner.current_recipient()
+    fn _current_role(&self) -> PyResult<Option<&'static str>> {
+        Ok(self.get()?.current_role().map(|r| r.as_str()))
     }
 
     #[getter]
-    fn current_content_type(&self) -> Option<&str> {
-        self.inner.current_content_type()
+    fn current_channel<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyString>>> {
+        let parser = self.parser.as_ref().ok_or_else(uninitialized)?;
+        Ok(self.channel.get(py, parser.current_channel()))
     }
 
     #[getter]
-    fn last_content_delta(&self) -> Option<&str> {
-        self.inner.last_content_delta()
+    fn current_recipient<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyString>>> {
+        let parser = self.parser.as_ref().ok_or_else(uninitialized)?;
+        Ok(self.recipient.get(py, parser.current_recipient()))
     }
 
     #[getter]
-    fn state(&self) -> &'static str {
-        self.inner.state().as_str()
+    fn current_content_type(&self) -> PyResult<Option<&str>> {
+        Ok(self.get()?.current_content_type())
+    }
+
+    #[getter]
+    fn last_content_delta(&self) -> PyResult<Option<&str>> {
+        Ok(self.get()?.last_content_delta())
+    }
+
+    #[getter]
+    fn _state(&self) -> PyResult<&'static str> {
+        Ok(self.get()?.state().as_str())
     }
 
     fn state_json(&self) -> PyResult<String> {
-        serde_json::to_string(&self.inner.state_data()).map_err(json_err)
+        serde_json::to_string(&self.get()?.state_data()).map_err(json_err)
     }
 
     #[getter]
-    fn tokens(&self) -> Vec<Rank> {
-        self.inner.tokens().to_vec()
+    fn tokens(&self) -> PyResult<Vec<Rank>> {
+        Ok(self.get()?.tokens().to_vec())
     }
 
     #[getter]
-    fn message_count(&self) -> usize {
-        self.inner.messages().len()
+    fn message_count(&self) -> PyResult<usize> {
+        Ok(self.get()?.messages().len())
     }
 
     /// The messages from index `start` on, as a JSON list.
     #[pyo3(signature = (start = 0))]
     fn messages_json(&self, start: usize) -> PyResult<String> {
-        let messages = self.inner.messages();
+        let messages = self.get()?.messages();
         serde_json::to_string(messages.get(start..).unwrap_or_default()).map_err(json_err)
     }
 
     /// Takes the queued events, as a JSON list.
     fn drain_events_json(&mut self) -> PyResult<String> {
-        serde_json::to_string(&self.inner.drain_events()).map_err(json_err)
+        serde_json::to_string(&self.get_mut()?.drain_events()).map_err(json_err)
     }
 
     /// The lenient repairs from index `start` on, as a JSON list.
     #[pyo3(signature = (start = 0))]
     fn diagnostics_json(&self, start: usize) -> PyResult<String> {
-        serde_json::to_string(self.inner.diagnostics().get(start..).unwrap_or_default()).map_err(json_err)
+        serde_json::to_string(self.get()?.diagnostics().get(start..).unwrap_or_default()).map_err(json_err)
     }
 
     #[getter]
-    fn diagnostic_count(&self) -> usize {
-        self.inner.diagnostics().len()
+    fn diagnostic_count(&self) -> PyResult<usize> {
+        Ok(self.get()?.diagnostics().len())
     }
 
     #[getter]
-    fn strict(&self) -> bool {
-        self.inner.is_strict()
+    fn strict(&self) -> PyResult<bool> {
+        Ok(self.get()?.is_strict())
     }
 }

@@ -29,11 +29,11 @@
 //! 8/7 of the entries).
 
 use std::cell::Cell;
-use std::hash::Hasher;
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
-use rustc_hash::{FxHashMap, FxHasher};
+use rustc_hash::FxHashMap;
 
 use super::RenderOptions;
 use crate::chat::{Content, Message};
@@ -182,6 +182,12 @@ fn push_json<T: serde::Serialize>(out: &mut Vec<u8>, value: &T) -> Option<()> {
     Some(())
 }
 
+/// The process's seed for key hashes.
+fn seed() -> &'static foldhash::fast::RandomState {
+    static SEED: std::sync::OnceLock<foldhash::fast::RandomState> = std::sync::OnceLock::new();
+    SEED.get_or_init(foldhash::fast::RandomState::default)
+}
+
 impl Key {
     /// The key of `message` rendered with `options`; `None` if some content
     /// cannot be written as JSON (then the message is not cached).
@@ -211,9 +217,9 @@ impl Key {
                 }
             }
         }
-        let mut h = FxHasher::default();
-        h.write(&key.bytes);
-        key.hash = h.finish();
+        // Seeded per process: the bytes are a client's text, and an unseeded
+        // hash lets crafted messages pile onto one slot.
+        key.hash = seed().hash_one(key.bytes.as_slice());
         Some(key)
     }
 
