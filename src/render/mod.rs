@@ -90,6 +90,25 @@ impl HarmonyEncoding {
         self.tokenizer().encode_ordinary_into(text, out);
     }
 
+    /// A header word (role, channel): the common ones are encoded once per
+    /// process, as encoding a short word costs as much as a message's
+    /// bookkeeping.
+    fn header_into(&self, text: &str, out: &mut Vec<Rank>) {
+        const WORDS: [&str; 10] =
+            ["system", "developer", "user", "assistant", "tool", "analysis", "commentary", "final", " ", "json"];
+        static TOKENS: std::sync::OnceLock<Vec<Vec<Rank>>> = std::sync::OnceLock::new();
+        match WORDS.iter().position(|w| *w == text) {
+            Some(i) => {
+                let tokens = TOKENS.get_or_init(|| WORDS.iter().map(|w| self.tokenizer().encode_ordinary(w)).collect());
+                match tokens.get(i) {
+                    Some(t) => out.extend_from_slice(t),
+                    None => self.text_into(text, out),
+                }
+            }
+            None => self.text_into(text, out),
+        }
+    }
+
     /// Renders one message, appending its tokens to `out`. On error, `out`
     /// is left as it was.
     pub fn render_into(&self, message: &Message, out: &mut Vec<Rank>, options: Option<&RenderOptions>) -> Result<()> {
@@ -132,7 +151,7 @@ impl HarmonyEncoding {
             let name = message.author.name.as_deref().ok_or(HarmonyError::ToolWithoutName)?;
             self.text_into(name, out);
         } else {
-            self.text_into(message.author.role.as_str(), out);
+            self.header_into(message.author.role.as_str(), out);
             if let Some(name) = &message.author.name {
                 self.text_into(&format!(":{name}"), out);
             }
@@ -144,15 +163,15 @@ impl HarmonyEncoding {
 
         if let Some(channel) = &message.channel {
             out.push(self.formatting_token(FormattingToken::Channel));
-            self.text_into(channel, out);
+            self.header_into(channel, out);
         }
 
         if let Some(content_type) = &message.content_type {
             match content_type.strip_prefix(FormattingToken::Constrain.text()) {
                 Some(rest) => {
-                    self.text_into(" ", out);
+                    self.header_into(" ", out);
                     out.push(self.formatting_token(FormattingToken::Constrain));
-                    self.text_into(rest, out);
+                    self.header_into(rest, out);
                 }
                 None => self.text_into(&format!(" {content_type}"), out),
             }
@@ -275,7 +294,7 @@ impl HarmonyEncoding {
         let mut out = Vec::new();
         self.render_conversation_into(conversation, &mut out, config)?;
         out.push(self.formatting_token(FormattingToken::Start));
-        self.text_into(next_turn_role.as_str(), &mut out);
+        self.header_into(next_turn_role.as_str(), &mut out);
         Ok(out)
     }
 
