@@ -134,6 +134,50 @@ def test_subclassing(enc: HarmonyEncoding) -> None:
     assert parser.seen == len(tokens) and len(parser.messages) == 2 and not parser.strict
 
 
+class TaggedParser(StreamableParser):
+    """A subclass with a signature of its own (the native base takes any)."""
+
+    def __init__(self, tag: str, encoding: HarmonyEncoding, *, extra: int = 0) -> None:
+        super().__init__(encoding, Role.ASSISTANT)
+        self.tag = tag
+        self.extra = extra
+
+
+class ForgetfulParser(StreamableParser):
+    def __init__(self, encoding: HarmonyEncoding) -> None:
+        self.encoding = encoding
+
+
+def test_subclass_signatures_and_a_missing_init(enc: HarmonyEncoding) -> None:
+    tokens = enc.encode(COMPLETION, allowed_special="all")
+    tagged = TaggedParser("t", enc, extra=3)
+    assert all(tagged.process(t) is tagged for t in tokens) and tagged.process_eos() is tagged
+    assert len(tagged.messages) == 2
+    assert (tagged.tag, tagged.extra) == ("t", 3)
+    forgetful = ForgetfulParser(enc)
+    # No crash: a clear error naming what is missing, on every entry point.
+    for call in (lambda: forgetful.process(tokens[0]), lambda: forgetful.last_content_delta, lambda: forgetful.state):
+        with pytest.raises(RuntimeError, match=r"super\(\).__init__"):
+            call()
+
+
+def test_per_token_values_match_the_core(enc: HarmonyEncoding) -> None:
+    # The per-token getters read the core's current values on every call;
+    # the channel string is reused while it stays the same.
+    parser = StreamableParser(enc, Role.ASSISTANT)
+    deltas: List[Optional[str]] = []
+    channels: List[str] = []
+    for token in enc.encode(COMPLETION, allowed_special="all"):
+        parser.process(token)
+        deltas.append(parser.last_content_delta)
+        channel = parser.current_channel
+        if channel is not None and (not channels or channels[-1] != channel):
+            channels.append(channel)
+    texts = [m.content[0].text for m in parser.messages]  # type: ignore[union-attr]
+    assert "".join(d for d in deltas if d) == "".join(texts)
+    assert channels == [m.channel for m in parser.messages] and len(channels) == 2
+
+
 def test_reset(enc: HarmonyEncoding) -> None:
     parser = StreamableParser(enc, Role.ASSISTANT)
     for token in enc.encode(COMPLETION, allowed_special="all"):
