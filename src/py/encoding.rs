@@ -119,25 +119,28 @@ impl PyHarmonyEncoding {
         self.inner.tokenizer().special_tokens().map(|(name, _)| name.to_string()).collect()
     }
 
-    fn encode_ordinary(&self, py: Python<'_>, text: &str) -> Vec<Rank> {
+    fn encode_ordinary<'py>(&self, py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyList>> {
         let call = Call::enter();
-        call.detach(py, || self.inner.encode_ordinary(text))
+        let tokens = call.detach(py, || self.inner.encode_ordinary(text));
+        token_list(py, &tokens)
     }
 
     /// tiktoken's `encode`: `allowed` / `disallowed` special token texts,
     /// `None` meaning all (for `disallowed`: all not allowed).
     #[pyo3(signature = (text, allowed = None, disallowed = None))]
-    fn encode(
+    fn encode<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         text: &str,
         allowed: Option<Vec<String>>,
         disallowed: Option<Vec<String>>,
-    ) -> PyResult<Vec<Rank>> {
+    ) -> PyResult<Bound<'py, PyList>> {
         let call = Call::enter();
         let (allowed, disallowed) = (token_set(&allowed), token_set(&disallowed));
-        call.detach(py, || self.inner.tokenizer().encode_checked(text, special_set(&allowed), special_set(&disallowed)))
-            .map_err(to_py)
+        let tokens = call
+            .detach(py, || self.inner.tokenizer().encode_checked(text, special_set(&allowed), special_set(&disallowed)))
+            .map_err(to_py)?;
+        token_list(py, &tokens)
     }
 
     fn decode_bytes<'py>(&self, py: Python<'py>, tokens: Vec<Rank>) -> PyResult<Bound<'py, PyBytes>> {

@@ -69,8 +69,17 @@ impl Vocab {
         let data_start = 4 + (count + 1) * 4;
         let data = TABLE.get(data_start..)?;
         let mut by_rank = Vec::with_capacity(count);
-        let mut small = WordTable::with_capacity(count);
-        let mut mid: Vec<FxHashMap<(u64, u64), Rank>> = (9..=16).map(|_| FxHashMap::default()).collect();
+        // Size the tables from the lengths first: no rehashing while loading.
+        let mut per_len = [0usize; 17];
+        for rank in 0..count {
+            let len = read_u32(4 + (rank + 1) * 4)?.checked_sub(read_u32(4 + rank * 4)?)? as usize;
+            if let Some(n) = per_len.get_mut(len) {
+                *n += 1;
+            }
+        }
+        let mut small = WordTable::with_capacity(per_len[3..=8].iter().sum());
+        let mut mid: Vec<FxHashMap<(u64, u64), Rank>> =
+            per_len[9..=16].iter().map(|&n| FxHashMap::with_capacity_and_hasher(n, Default::default())).collect();
         let mut long = FxHashMap::default();
         let mut pairs = vec![Rank::MAX; 1 << 16];
         let mut byte_rank = [Rank::MAX; 256];
