@@ -97,6 +97,11 @@ pub enum HarmonyError {
     /// names the field, e.g. `messages[3].tool_call_id: …`.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+
+    /// An option of a call that is not one of its values, e.g. an unknown
+    /// grammar syntax; the text names the option and the value.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
 }
 
 impl From<serde_json::Error> for HarmonyError {

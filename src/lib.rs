@@ -23,6 +23,7 @@ pub mod batch;
 pub mod chat;
 pub mod encoding;
 pub mod error;
+pub mod grammar;
 pub mod interop;
 pub mod parse;
 pub mod render;

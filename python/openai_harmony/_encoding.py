@@ -220,6 +220,24 @@ class HarmonyEncoding:
     def stop_tokens_for_assistant_actions(self) -> List[int]:
         return self._inner.stop_tokens_for_assistant_actions()
 
+    # -- constrained decoding ------------------------------------------------
+
+    def completion_grammar(
+        self,
+        conversation: Union[Conversation, Sequence[Message]],
+        next_turn_role: Role = Role.ASSISTANT,
+        *,
+        syntax: str = "lark",
+        tool_choice: str = "auto",
+    ) -> str:
+        """A grammar of the completions that may follow
+        ``render_conversation_for_completion(conversation, next_turn_role)``:
+        the declared channels, calls to the declared tools with arguments valid
+        against their schemas, the response format's schema for the final
+        answer. ``syntax``: ``"lark"`` (llguidance). ``tool_choice``:
+        ``"auto"``, ``"required"``, ``"none"`` or a tool's name."""
+        return self._inner.completion_grammar(_messages(conversation), Role(next_turn_role).value, syntax, tool_choice)
+
     # -- rendering ----------------------------------------------------------
 
     def render(self, message: Message, render_options: Optional[RenderOptions] = None) -> List[int]:

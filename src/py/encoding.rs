@@ -170,6 +170,29 @@ impl PyHarmonyEncoding {
         self.inner.stop_tokens_for_assistant_actions()
     }
 
+    /// The grammar of the completions that may follow the rendered prompt
+    /// of `openai_harmony.Message` objects (see `crate::grammar`).
+    #[pyo3(signature = (messages, next_turn_role, syntax = "lark", tool_choice = "auto"))]
+    fn completion_grammar(
+        &self,
+        py: Python<'_>,
+        messages: &Bound<'_, PyAny>,
+        next_turn_role: &str,
+        syntax: &str,
+        tool_choice: &str,
+    ) -> PyResult<String> {
+        let call = Call::enter();
+        let messages = messages_from_py(messages)?;
+        let role: Role = next_turn_role.parse().map_err(to_py)?;
+        let syntax: crate::grammar::GrammarSyntax = syntax.parse().map_err(to_py)?;
+        let choice: crate::grammar::ToolChoice = tool_choice.parse().map_err(to_py)?;
+        call.detach(py, || {
+            let convo = Conversation::from_messages(finish(&messages)?);
+            self.inner.completion_grammar(&convo, role, syntax, &choice)
+        })
+        .map_err(to_py)
+    }
+
     /// Renders `openai_harmony.Message` objects (read natively). `mode` is
     /// `"conversation"`, `"completion"` (then `next_turn_role` is needed)
     /// or `"training"`.

@@ -47,6 +47,8 @@ pub(crate) fn to_py(e: HarmonyError) -> PyErr {
         HarmonyError::InvalidEncodingName(_) => pyo3::exceptions::PyValueError::new_err(e.to_string()),
         // As the reference, which reads the content from its JSON: a ValueError.
         HarmonyError::ContentJson(_) => ContentJsonError::new_err(e.to_string()),
+        // A bad option of a call (not in the reference's API): a ValueError.
+        HarmonyError::InvalidArgument(_) => pyo3::exceptions::PyValueError::new_err(e.to_string()),
         e => PyHarmonyError::new_err(e.to_string()),
     }
 }
