@@ -211,3 +211,40 @@ def test_response_format_constrains_the_final_answer(enc: HarmonyEncoding, token
 def test_only_assistant_turns(enc: HarmonyEncoding) -> None:
     with pytest.raises(ValueError, match="assistant"):
         enc.completion_grammar(conversation(), Role.USER)
+
+
+def test_grammars_from_openai_requests(enc: HarmonyEncoding, tokenizer: Any) -> None:
+    from openai_harmony import interop
+
+    tool: Dict[str, Any] = {
+        "type": "function",
+        "function": {"name": "get-weather", "parameters": SCHEMAS["get_weather"]},
+    }
+    request: Dict[str, Any] = {
+        "model": "gpt-oss",
+        "messages": [{"role": "user", "content": "Weather?"}],
+        "tools": [tool],
+    }
+    call = enc.encode(
+        '<|channel|>commentary to=functions.get_weather<|message|>{"location": "Oslo"}<|call|>', allowed_special="all"
+    )
+    final = enc.encode("<|channel|>final<|message|>Sunny.<|return|>", allowed_special="all")
+
+    def verdicts(req: Dict[str, Any]) -> List[str]:
+        grammar = interop.completion_grammar_for_chat_completions(enc, req)
+        return [feed(enc, tokenizer, grammar, t)[0] for t in (call, final)]
+
+    assert verdicts(request) == ["accepted", "accepted"]
+    assert verdicts({**request, "tool_choice": "required"}) == ["accepted", "rejected"]
+    assert verdicts({**request, "tool_choice": "none"}) == ["rejected", "accepted"]
+    named = {"type": "function", "function": {"name": "get-weather"}}
+    assert verdicts({**request, "tool_choice": named}) == ["accepted", "rejected"]
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    formatted = {**request, "response_format": {"type": "json_schema", "json_schema": {"name": "r", "schema": schema}}}
+    grammar = interop.completion_grammar_for_chat_completions(enc, formatted)
+    good = enc.encode('<|channel|>final<|message|>{"city": "Oslo"}<|return|>', allowed_special="all")
+    assert feed(enc, tokenizer, grammar, good)[0] == "accepted"
+    assert feed(enc, tokenizer, grammar, final)[0] == "rejected"
+    responses = {"model": "gpt-oss", "input": "Weather?", "tools": [{"type": "function", **tool["function"]}]}
+    grammar = interop.completion_grammar_for_responses(enc, {**responses, "tool_choice": "required"})
+    assert [feed(enc, tokenizer, grammar, t)[0] for t in (call, final)] == ["accepted", "rejected"]
