@@ -99,6 +99,7 @@ $(VENV)/.installed: $(PACKAGE_SOURCES)
 bench: python
 	$(CARGO) bench --bench encoding --bench parse
 	$(VENV_PY) benches/compare.py --ours $(VENV_PY) $(if $(REF_PYTHON),--ref $(REF_PYTHON))
+	$(VENV_PY) benches/grammar_bench.py
 
 ## Our encode against bpe-openai's encode_ordinary (PyPI `bpe-openai`, in its
 ## own venv), side by side, identical tokens required.
