@@ -234,8 +234,10 @@ class HarmonyEncoding:
         ``render_conversation_for_completion(conversation, next_turn_role)``:
         the declared channels, calls to the declared tools with arguments valid
         against their schemas, the response format's schema for the final
-        answer. ``syntax``: ``"lark"`` (llguidance). ``tool_choice``:
-        ``"auto"``, ``"required"``, ``"none"`` or a tool's name."""
+        answer. ``syntax``: ``"lark"`` (llguidance's Lark dialect),
+        ``"gbnf"`` (llama.cpp) or ``"xgrammar"`` (an xgrammar structural tag,
+        as JSON). ``tool_choice``: ``"auto"``, ``"required"``, ``"none"`` or a
+        tool's name. See docs/constrained.md for each engine's request fields."""
         return self._inner.completion_grammar(_messages(conversation), Role(next_turn_role).value, syntax, tool_choice)
 
     # -- rendering ----------------------------------------------------------

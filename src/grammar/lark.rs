@@ -1,87 +1,59 @@
 //! llguidance's Lark dialect. Formatting tokens are special tokens
-//! (`<|channel|>`), literal text is a JSON-quoted string, a tool's
-//! arguments are `%json{…}` with its schema, and free text is a regex that
-//! cannot match a special token (llguidance matches those only where the
-//! grammar names them).
+//! (`<|channel|>`), literal text is a JSON-quoted string, JSON is
+//! `%json {schema}`, and free text is a regex, which llguidance never lets a
+//! special token match (it matches those only where the grammar names them).
+//! The stop tokens are spelled: llguidance consumes them as grammar tokens
+//! and the engine then stops on them.
 
-use super::{Spec, Tool};
-use crate::error::{HarmonyError, Result};
+use super::ir::Node;
+use crate::error::Result;
 
-/// A Lark string literal (Lark reads JSON string escapes).
-fn lit(text: &str) -> Result<String> {
-    Ok(serde_json::to_string(text)?)
+struct Writer {
+    rules: Vec<String>,
+    text: bool,
 }
 
-/// `<|channel|>NAME` when channels are declared; nothing otherwise.
-fn channel(spec: &Spec, name: &str) -> Result<String> {
-    Ok(if spec.channels.is_empty() { String::new() } else { format!("<|channel|> {} ", lit(name)?) })
+impl Writer {
+    fn expr(&mut self, node: &Node) -> Result<String> {
+        Ok(match node {
+            Node::Token(t) | Node::Stop(t) => (*t).to_string(),
+            Node::Lit(s) => serde_json::to_string(s)?,
+            Node::Text => {
+                self.text = true;
+                "TEXT".to_string()
+            }
+            Node::Json(schema) => format!("%json {}", serde_json::to_string(schema)?),
+            Node::Seq(items) if items.is_empty() => "\"\"".to_string(),
+            Node::Seq(items) => {
+                let parts: Result<Vec<String>> = items.iter().map(|n| self.expr(n)).collect();
+                parts?.join(" ")
+            }
+            Node::Alt(items) => {
+                let parts: Result<Vec<String>> = items.iter().map(|n| self.expr(n)).collect();
+                format!("({})", parts?.join(" | "))
+            }
+            Node::Star(inner) => format!("({})*", self.expr(inner)?),
+            Node::Opt(inner) => format!("({})?", self.expr(inner)?),
+            Node::Rule(name, body) => {
+                let body = self.expr(body)?;
+                self.rules.push(format!("{name}: {body}"));
+                name.clone()
+            }
+        })
+    }
 }
 
-fn call_rule(spec: &Spec, tool: &Tool, out: &mut Vec<String>, index: usize) -> Result<String> {
-    let to = lit(&format!(" to={}", tool.recipient))?;
-    let args = match &tool.schema {
-        Some(schema) => format!("%json {}", serde_json::to_string(schema)?),
-        None => "TEXT".to_string(),
-    };
-    let mut headers = Vec::new();
-    for ch in tool.channels.iter().filter(|c| spec.channels.is_empty() || spec.has(c)) {
-        // The recipient before the channel, as the renderer writes it, or
-        // after it, as gpt-oss often does.
-        headers.push(format!("{to} {}", channel(spec, ch)?));
-        if !spec.channels.is_empty() {
-            headers.push(format!("{}{to}", channel(spec, ch)?));
-        }
+pub(super) fn write(root: &Node) -> Result<String> {
+    let mut w = Writer { rules: Vec::new(), text: false };
+    let start = w.expr(root)?;
+    let mut out = String::from("%llguidance {}\n");
+    out.push_str(&format!("start: {start}\n"));
+    for rule in w.rules.iter().rev() {
+        out.push_str(rule);
+        out.push('\n');
     }
-    let name = format!("call_{index}");
-    out.push(format!("{name}_header: {}", headers.join(" | ")));
-    out.push(format!("{name}: {name}_header content_type <|message|> {args} <|call|>"));
-    Ok(name)
-}
-
-pub(super) fn write(spec: &Spec) -> Result<String> {
-    let mut rules: Vec<String> = Vec::new();
-    let mut before: Vec<&str> = Vec::new();
-    let mut last: Vec<String> = Vec::new();
-    if spec.has("analysis") {
-        rules.push(format!("analysis: {}<|message|> TEXT <|end|>", channel(spec, "analysis")?));
-        before.push("analysis");
+    if w.text {
+        out.push_str("TEXT: /(.|\\n)*/\n");
     }
-    if spec.has("commentary") {
-        rules.push(format!("preamble: {}<|message|> TEXT <|end|>", channel(spec, "commentary")?));
-        before.push("preamble");
-    }
-    if spec.allow_final {
-        let body = if spec.answer_schemas.is_empty() {
-            "TEXT".to_string()
-        } else {
-            let alts: Result<Vec<String>> =
-                spec.answer_schemas.iter().map(|s| Ok(format!("%json {}", serde_json::to_string(s)?))).collect();
-            format!("({})", alts?.join(" | "))
-        };
-        let ch = if spec.has("final") || spec.channels.is_empty() { channel(spec, "final")? } else { String::new() };
-        rules.push(format!("final: {ch}<|message|> {body} <|return|>"));
-        last.push("final".to_string());
-    }
-    for (i, tool) in spec.tools.iter().enumerate() {
-        last.push(call_rule(spec, tool, &mut rules, i)?);
-    }
-    let mut grammar = String::new();
-    let head = if before.is_empty() {
-        "start: last".to_string()
-    } else {
-        format!("start: (({}) <|start|> \"assistant\")* last", before.join(" | "))
-    };
-    grammar.push_str(&head);
-    grammar.push('\n');
-    if last.is_empty() {
-        return Err(HarmonyError::InvalidArgument("nothing may end the turn: no final answer and no tool".into()));
-    }
-    grammar.push_str(&format!("last: {}\n", last.join(" | ")));
-    grammar.push_str("content_type: (\" \" <|constrain|> \"json\" | \" json\")?\n");
-    for r in rules {
-        grammar.push_str(&r);
-        grammar.push('\n');
-    }
-    grammar.push_str("TEXT: /(.|\\n)*/\n");
-    Ok(grammar)
+    Ok(out)
 }

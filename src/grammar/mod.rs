@@ -10,14 +10,22 @@
 //! The completion starts right after the prompt's `<|start|>assistant`:
 //! optional `analysis` messages and `commentary` preambles (each followed by
 //! `<|start|>assistant`), then a final answer ending with `<|return|>` or a
-//! tool call ending with `<|call|>`. The grammar spells both stop tokens, so
-//! an engine that also stops on them (as vLLM, SGLang and llama.cpp do with
-//! the encoding's stop tokens) ends at the same place.
+//! tool call ending with `<|call|>`.
 //!
-//! Syntaxes: [`GrammarSyntax::Lark`] (llguidance's Lark dialect, with
-//! formatting tokens written as special tokens, `<|channel|>`).
+//! The conversation is read once into a `Spec` (channels, tools, answer
+//! schemas), the `Spec` into a small grammar tree (`ir.rs`), and the tree
+//! is written in the syntax asked for: [`GrammarSyntax::Lark`]
+//! (llguidance), [`GrammarSyntax::Gbnf`] (llama.cpp) or
+//! [`GrammarSyntax::Xgrammar`] (a structural tag). Lark and xgrammar spell
+//! the stop tokens `<|return|>` and `<|call|>`; GBNF leaves them to
+//! llama.cpp, which allows end-of-generation tokens only where the grammar
+//! is complete.
 
+mod gbnf;
+mod gbnf_json;
+mod ir;
 mod lark;
+mod xgrammar;
 
 use crate::chat::{Content, DeveloperContent, SystemContent};
 use crate::chat::{Conversation, Message, Role};
@@ -27,8 +35,13 @@ use crate::error::{HarmonyError, Result};
 /// The grammar language to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrammarSyntax {
-    /// llguidance's Lark dialect (vLLM's guidance backend, llama.cpp, SGLang).
+    /// llguidance's Lark dialect (vLLM's guidance backend, llama.cpp built
+    /// with llguidance, SGLang's llguidance backend).
     Lark,
+    /// llama.cpp's GBNF.
+    Gbnf,
+    /// An xgrammar structural tag, as JSON (vLLM, SGLang).
+    Xgrammar,
 }
 
 impl std::str::FromStr for GrammarSyntax {
@@ -37,7 +50,11 @@ impl std::str::FromStr for GrammarSyntax {
     fn from_str(s: &str) -> Result<Self> {
         match s {
             "lark" => Ok(GrammarSyntax::Lark),
-            other => Err(HarmonyError::InvalidArgument(format!("syntax must be \"lark\", got {other:?}"))),
+            "gbnf" => Ok(GrammarSyntax::Gbnf),
+            "xgrammar" => Ok(GrammarSyntax::Xgrammar),
+            other => Err(HarmonyError::InvalidArgument(format!(
+                "syntax must be \"lark\", \"gbnf\" or \"xgrammar\", got {other:?}"
+            ))),
         }
     }
 }
@@ -78,6 +95,8 @@ pub(crate) struct Tool {
     pub(crate) schema: Option<serde_json::Value>,
     /// The channels the call may go to.
     pub(crate) channels: Vec<&'static str>,
+    /// A built-in tool of the system message (`browser`, `python`).
+    pub(crate) builtin: bool,
 }
 
 /// Everything the grammar depends on, read off the conversation.
@@ -124,11 +143,16 @@ fn read_spec(messages: &[Message], tool_choice: &ToolChoice) -> Result<Spec> {
     for ns in system.and_then(|s| s.tools.as_ref()).into_iter().flat_map(|t| t.values()) {
         let channels = vec!["analysis", "commentary"];
         if ns.tools.is_empty() {
-            tools.push(Tool { recipient: ns.name.clone(), schema: None, channels });
+            tools.push(Tool { recipient: ns.name.clone(), schema: None, channels, builtin: true });
         } else {
             for t in &ns.tools {
                 let schema = t.parameters.clone().or_else(|| Some(serde_json::json!({"type": "object"})));
-                tools.push(Tool { recipient: format!("{}.{}", ns.name, t.name), schema, channels: channels.clone() });
+                tools.push(Tool {
+                    recipient: format!("{}.{}", ns.name, t.name),
+                    schema,
+                    channels: channels.clone(),
+                    builtin: true,
+                });
             }
         }
     }
@@ -138,8 +162,18 @@ fn read_spec(messages: &[Message], tool_choice: &ToolChoice) -> Result<Spec> {
     for ns in developer.and_then(|d| d.tools.as_ref()).into_iter().flat_map(|t| t.values()) {
         for t in &ns.tools {
             let schema = t.parameters.clone().or_else(|| Some(serde_json::json!({"type": "object"})));
-            tools.push(Tool { recipient: format!("{}.{}", ns.name, t.name), schema, channels: vec!["commentary"] });
+            tools.push(Tool {
+                recipient: format!("{}.{}", ns.name, t.name),
+                schema,
+                channels: vec!["commentary"],
+                builtin: false,
+            });
         }
+    }
+    // A tool whose channels the system message does not declare cannot be
+    // called (the renderer tells the model the channel to use).
+    if !channels.is_empty() {
+        tools.retain(|t| t.channels.iter().any(|c| channels.iter().any(|d| d == c)));
     }
     let answer_schemas =
         developer.map(|d| d.response_formats.iter().map(|f| f.schema.clone()).collect()).unwrap_or_default();
@@ -186,8 +220,11 @@ impl HarmonyEncoding {
             )));
         }
         let spec = read_spec(&conversation.messages, tool_choice)?;
+        let root = ir::completion(&spec)?;
         match syntax {
-            GrammarSyntax::Lark => lark::write(&spec),
+            GrammarSyntax::Lark => lark::write(&root),
+            GrammarSyntax::Gbnf => gbnf::write(&root),
+            GrammarSyntax::Xgrammar => xgrammar::write(&root),
         }
     }
 }

@@ -18,6 +18,7 @@ import llguidance.tiktoken
 import pytest
 import tiktoken
 
+from grammar_cases import case_batch, gbnf_to_lark_with_tokens, llguidance_grammar
 from openai_harmony import (
     Conversation,
     DeveloperContent,
@@ -248,3 +249,94 @@ def test_grammars_from_openai_requests(enc: HarmonyEncoding, tokenizer: Any) -> 
     responses = {"model": "gpt-oss", "input": "Weather?", "tools": [{"type": "function", **tool["function"]}]}
     grammar = interop.completion_grammar_for_responses(enc, {**responses, "tool_choice": "required"})
     assert [feed(enc, tokenizer, grammar, t)[0] for t in (call, final)] == ["accepted", "rejected"]
+
+
+# --- generated cases, every syntax llguidance reads ----------------------------
+
+SETUPS = 200  # of 10 cases each: 2,000 cases per syntax
+
+
+def run(enc: HarmonyEncoding, grammar_matcher: Any, tokens: List[int], spelled_stops: bool) -> Tuple[str, int]:
+    """Feed tokens as an engine would, to a copy of the matcher (reset() does
+    not bring back a stopped matcher). With spelled stops (Lark) the grammar
+    consumes <|return|> and <|call|>, and nothing may follow; without (GBNF,
+    llama.cpp's convention) a stop token ends generation where the grammar is
+    complete and is refused elsewhere."""
+    stops = set(enc.stop_tokens_for_assistant_actions())
+    matcher = grammar_matcher.deep_copy()
+    for i, t in enumerate(tokens):
+        if not spelled_stops and t in stops:
+            return ("ended", i) if matcher.is_accepting() else ("rejected", i)
+        if not matcher.consume_token(t):
+            return "rejected", i
+    if spelled_stops and not matcher.is_stopped():
+        return "not stopped", len(tokens)
+    return ("accepted" if matcher.is_accepting() else "incomplete"), len(tokens)
+
+
+@pytest.mark.parametrize("syntax", ["lark", "gbnf"])
+def test_generated_cases(enc: HarmonyEncoding, tokenizer: Any, syntax: str) -> None:
+    spelled = syntax == "lark"
+    counts: Dict[str, int] = {}
+    for seed in range(SETUPS):
+        setup, cases = case_batch(enc, seed)
+        grammar = llguidance_grammar(enc, setup, syntax)
+        matcher = llguidance.LLMatcher(tokenizer, llguidance.LLMatcher.grammar_from_lark(grammar), log_level=0)
+        assert not matcher.get_error(), (setup, matcher.get_error())
+        for kind, tokens, wrong in cases:
+            counts[kind] = counts.get(kind, 0) + 1
+            verdict = run(enc, matcher, tokens, spelled)
+            where = f"{syntax} seed {seed} {kind}: {enc.decode(tokens)!r} {setup}"
+            if wrong < 0:
+                # Valid: accepted to the end, and then nothing more may follow
+                # (Lark), or ended at its stop token (GBNF).
+                if spelled:
+                    assert verdict == ("accepted", len(tokens)), where
+                else:
+                    assert verdict == ("ended", len(tokens) - 1), where
+            elif not spelled and kind == "final answer ended by <|call|>":
+                # llama.cpp allows any end-of-generation token where the
+                # grammar is complete: GBNF cannot tell <|call|> from
+                # <|return|> (docs/constrained.md, limits).
+                assert verdict == ("ended", wrong), where
+            elif not spelled and kind == "text after the end":
+                assert verdict == ("ended", wrong - 1), where
+            else:
+                assert verdict == ("rejected", wrong), where
+    assert sum(counts.values()) == SETUPS * 10
+    assert counts["valid"] > 1000 and len(counts) >= 12, counts
+
+
+def test_gbnf_through_llguidance_matches_lark(enc: HarmonyEncoding, tokenizer: Any) -> None:
+    # The same conversation in both syntaxes: GBNF converts to a grammar
+    # llguidance compiles, with the formatting tokens as special tokens.
+    setup, _ = case_batch(enc, 3)
+    lark = gbnf_to_lark_with_tokens(enc.completion_grammar(setup.conversation, syntax="gbnf"))
+    assert "<|message|>" in lark and "<|call|>" not in lark
+    assert llguidance.LLMatcher.validate_grammar(llguidance.LLMatcher.grammar_from_lark(lark), tokenizer) == ""
+
+
+def test_builtin_tools(enc: HarmonyEncoding, tokenizer: Any) -> None:
+    system = SystemContent.new().with_browser_tool().with_python_tool()
+    convo = Conversation.from_messages(
+        [Message.from_role_and_content(Role.SYSTEM, system), Message.from_role_and_content(Role.USER, "Look it up.")]
+    )
+    search = '<|channel|>analysis to=browser.search code<|message|>{"query": "harmony", "topn": 5}<|call|>'
+    python = "<|channel|>analysis to=python code<|message|>print(1 + 1)<|call|>"
+    after = ' to=browser.open<|channel|>commentary json<|message|>{"id": "x", "cursor": 2}<|call|>'
+    bad = '<|channel|>analysis to=browser.search<|message|>{"topn": 5}<|call|>'  # query is required
+    for syntax in ("lark", "gbnf"):
+        grammar = llguidance_grammar_of(enc, convo, syntax)
+        matcher = llguidance.LLMatcher(tokenizer, llguidance.LLMatcher.grammar_from_lark(grammar), log_level=0)
+        for text in (search, python, after):
+            tokens = enc.encode(text, allowed_special="all")
+            want = ("accepted", len(tokens)) if syntax == "lark" else ("ended", len(tokens) - 1)
+            assert run(enc, matcher, tokens, syntax == "lark") == want, (syntax, text)
+        tokens = enc.encode(bad, allowed_special="all")
+        head = enc.encode('<|channel|>analysis to=browser.search<|message|>{"', allowed_special="all")
+        assert run(enc, matcher, tokens, syntax == "lark") == ("rejected", len(head)), syntax
+
+
+def llguidance_grammar_of(enc: HarmonyEncoding, convo: Conversation, syntax: str) -> str:
+    grammar = enc.completion_grammar(convo, syntax=syntax)
+    return gbnf_to_lark_with_tokens(grammar) if syntax == "gbnf" else grammar
