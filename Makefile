@@ -11,7 +11,7 @@ PACKAGE_SOURCES := $(shell find src python -type f -not -path '*/__pycache__/*' 
 	Cargo.toml build.rs pyproject.toml README.md
 
 .PHONY: demo demo-rust package test lint rust-lint python-lint python rust-test python-test bench fuzz doc clean \
-	diff-ref ref-suite reference bench-tokenizer
+	diff-ref ref-suite reference bench-tokenizer xgrammar
 
 ## `harmony demo`: render an embedded conversation (system, developer with two
 ## function tools, user, a tool call and its result), inspect it, then parse a
@@ -24,7 +24,7 @@ demo-rust:
 
 ## Every test: lint (Rust and Python), rustdoc, the Rust tests and doctests,
 ## the Python tests, and the reference vectors through the Python package.
-test: lint doc rust-test python-test package diff-ref ref-suite
+test: lint doc rust-test xgrammar python-test package diff-ref ref-suite
 
 ## The reference wheel, openai-harmony 0.0.8, in its own venv: a measuring
 ## peer for the differential tests, never imported by the package. It reads
@@ -67,7 +67,24 @@ rust-test:
 	$(CARGO) test --doc
 
 python-test: python
-	$(VENV_PY) -m pytest -q
+	HARMONY_XGRAMMAR_PYTHON="$(CURDIR)/$(XG_VENV)/bin/python" $(VENV_PY) -m pytest -q
+
+## xgrammar in its own venv, for the structural-tag tests (test_grammar.py
+## starts tests/python/xgrammar_check.py in it). xgrammar needs torch, whose
+## PyPI wheel brings CUDA libraries: about 6 GB, installed only where the disk
+## has 12 GB free; otherwise the test says it was skipped and why.
+XG_VENV ?= .venv-xg
+xgrammar: $(XG_VENV)/.installed
+
+$(XG_VENV)/.installed:
+	@free=$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}'); \
+	if [ "$$free" -lt 12 ]; then \
+		echo "xgrammar: SKIPPED, needs about 6 GB for torch and $$free GB are free; the xgrammar test will skip"; \
+	else \
+		echo "== installing xgrammar (with torch, about 6 GB) into $(XG_VENV) for the structural-tag tests"; \
+		(test -x $(XG_VENV)/bin/python || $(PYTHON) -m venv $(XG_VENV)) && \
+		$(XG_VENV)/bin/python -m pip install -q --no-cache-dir "xgrammar>=0.2.9" && touch $@; \
+	fi
 
 lint: rust-lint python-lint
 

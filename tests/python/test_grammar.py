@@ -10,7 +10,10 @@ format."""
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import llguidance
@@ -340,3 +343,43 @@ def test_builtin_tools(enc: HarmonyEncoding, tokenizer: Any) -> None:
 def llguidance_grammar_of(enc: HarmonyEncoding, convo: Conversation, syntax: str) -> str:
     grammar = enc.completion_grammar(convo, syntax=syntax)
     return gbnf_to_lark_with_tokens(grammar) if syntax == "gbnf" else grammar
+
+
+# --- xgrammar, in its own venv ------------------------------------------------
+
+
+def xgrammar_python() -> str:
+    """The interpreter of a venv with xgrammar: $HARMONY_XGRAMMAR_PYTHON, or
+    .venv-xg (made by `make xgrammar`, part of `make test`)."""
+    root = Path(__file__).resolve().parents[2]
+    path = os.environ.get("HARMONY_XGRAMMAR_PYTHON") or str(root / ".venv-xg" / "bin" / "python")
+    if not Path(path).exists():
+        pytest.skip(f"xgrammar: no venv with xgrammar at {path} (make xgrammar makes one)")
+    return path
+
+
+def test_xgrammar_generated_cases(enc: HarmonyEncoding, tmp_path: Path) -> None:
+    python = xgrammar_python()
+    n = max(enc.encode(t, allowed_special="all")[0] for t in enc.special_tokens_set) + 1
+    vocab = []
+    for r in range(n):
+        try:
+            vocab.append(enc.decode_bytes([r]).hex())
+        except Exception:  # an id the vocabulary does not use
+            vocab.append("")
+    batches = []
+    for seed in range(SETUPS):
+        setup, cases = case_batch(enc, seed)
+        grammar = enc.completion_grammar(setup.conversation, syntax="xgrammar", tool_choice=setup.tool_choice)
+        batches.append({"grammar": grammar, "cases": [{"kind": k, "tokens": t, "wrong": w} for k, t, w in cases]})
+    path = tmp_path / "cases.json"
+    stops = enc.stop_tokens_for_assistant_actions()
+    endoftext = enc.encode("<|endoftext|>", allowed_special="all")[0]
+    path.write_text(json.dumps({"vocab": vocab, "stops": stops, "endoftext": endoftext, "batches": batches}))
+    out = subprocess.run(
+        [python, str(Path(__file__).with_name("xgrammar_check.py")), str(path)], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-4000:]
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    assert summary["failures"] == [], summary["failures"][:3]
+    assert summary["cases"] == SETUPS * 10 and summary["conventions"] > 1000 and summary["waits"] > 50, summary
