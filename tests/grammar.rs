@@ -1,5 +1,6 @@
-//! Completion grammars: what they are derived from (the engine itself checks
-//! them in `tests/python/test_grammar.py`, with llguidance).
+//! Completion grammars: what they are derived from, in each syntax (the
+//! engines themselves check them in `tests/python/test_grammar.py`:
+//! llguidance for Lark and GBNF, xgrammar for structural tags).
 
 use openai_harmony::chat::{Conversation, DeveloperContent, Message, Role, SystemContent, ToolDescription};
 use openai_harmony::grammar::{GrammarSyntax, ToolChoice};
@@ -25,8 +26,63 @@ fn conversation(tools: &[&str]) -> Conversation {
 }
 
 fn grammar(convo: &Conversation, choice: &str) -> Result<String, HarmonyError> {
+    grammar_in(convo, choice, GrammarSyntax::Lark)
+}
+
+fn grammar_in(convo: &Conversation, choice: &str, syntax: GrammarSyntax) -> Result<String, HarmonyError> {
     let enc = load_harmony_encoding(HarmonyEncodingName::HarmonyGptOss)?;
-    enc.completion_grammar(convo, Role::Assistant, GrammarSyntax::Lark, &choice.parse::<ToolChoice>()?)
+    enc.completion_grammar(convo, Role::Assistant, syntax, &choice.parse::<ToolChoice>()?)
+}
+
+fn with_schema(schema: serde_json::Value) -> Conversation {
+    let tool = ToolDescription::new("f", "A tool.", Some(schema));
+    Conversation::from_messages(vec![
+        Message::from_role_and_content(Role::System, SystemContent::new()),
+        Message::from_role_and_content(Role::Developer, DeveloperContent::new().with_function_tools(vec![tool])),
+    ])
+}
+
+#[test]
+fn gbnf_leaves_stop_tokens_to_llama_cpp() {
+    let g = grammar_in(&conversation(&["get_weather"]), "auto", GrammarSyntax::Gbnf).expect("grammar");
+    assert!(g.starts_with("root ::= "), "{g}");
+    assert!(g.contains("<|message|>") && g.contains("<|end|>"), "{g}");
+    assert!(!g.contains("<|return|>") && !g.contains("<|call|>"), "{g}");
+    // Every rule referenced is defined once.
+    let defined: Vec<&str> = g.lines().filter_map(|l| l.split_once(" ::= ").map(|(n, _)| n)).collect();
+    let mut unique = defined.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), defined.len(), "{g}");
+    assert!(defined.contains(&"text") && defined.contains(&"json-string"), "{g}");
+}
+
+#[test]
+fn gbnf_json_schema_conversion() {
+    let recursive = json!({
+        "type": "object",
+        "properties": {"tree": {"$ref": "#/$defs/node"}},
+        "required": ["tree"],
+        "$defs": {"node": {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#/$defs/node"}}}}}
+    });
+    let g = grammar_in(&with_schema(recursive), "auto", GrammarSyntax::Gbnf).expect("a recursive schema");
+    assert!(g.contains("\"\\\"kids\\\"\""), "{g}");
+    let err = |schema| grammar_in(&with_schema(schema), "auto", GrammarSyntax::Gbnf).expect_err("an error").to_string();
+    assert!(err(json!(false)).contains("`false`"));
+    assert!(err(json!({"$ref": "#/nowhere"})).contains("#/nowhere"));
+    assert!(err(json!({"type": "tuple"})).contains("\"tuple\""));
+    assert!(err(json!({"enum": []})).contains("enum"));
+}
+
+#[test]
+fn xgrammar_is_a_structural_tag() {
+    let g = grammar_in(&conversation(&["get_weather"]), "required", GrammarSyntax::Xgrammar).expect("grammar");
+    let tag: serde_json::Value = serde_json::from_str(&g).expect("JSON");
+    assert_eq!(tag["type"], "structural_tag");
+    let text = tag.to_string();
+    assert!(text.contains(r#"{"type":"token","token":"<|call|>"}"#), "{text}");
+    assert!(!text.contains("<|return|>"), "required: no final answer: {text}");
+    assert!(text.contains(r#""json_schema":{"type":"object","properties":{"x":{"type":"integer"}}}"#), "{text}");
 }
 
 #[test]

@@ -105,6 +105,10 @@ pub(crate) fn completion(spec: &Spec) -> Result<Node> {
         // Without declared channels the answer has no channel; with them it
         // goes to `final` when that channel is declared, or to none.
         let mut seq = if spec.has("final") || spec.channels.is_empty() { channel(spec, "final") } else { Vec::new() };
+        if !spec.answer_schemas.is_empty() {
+            // A structured answer may say it is JSON, as gpt-oss does.
+            seq.push(content_type(false));
+        }
         seq.push(Node::Token("<|message|>"));
         match spec.answer_schemas.as_slice() {
             [] => seq.push(Node::Text),

@@ -383,3 +383,56 @@ def test_xgrammar_generated_cases(enc: HarmonyEncoding, tmp_path: Path) -> None:
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     assert summary["failures"] == [], summary["failures"][:3]
     assert summary["cases"] == SETUPS * 10 and summary["conventions"] > 1000 and summary["waits"] > 50, summary
+
+
+def test_lenient_fixtures_catalogue(enc: HarmonyEncoding, tokenizer: Any) -> None:
+    """Every malformed completion of the lenient parser's fixtures (those
+    with diagnostics) is refused by the grammar, in both syntaxes; the
+    well-formed canonical ones are accepted."""
+    fixtures = json.loads((Path(__file__).resolve().parents[2] / "test-data/parse/lenient.json").read_text())
+    schema = {"type": "object", "properties": {"answer": {"type": "integer"}}, "required": ["answer"]}
+    tools = [
+        ToolDescription.new(
+            "get_weather", "w", parameters={"type": "object", "properties": {"city": {"type": "string"}}}
+        ),
+        ToolDescription.new("x", "x", parameters={"type": "object", "properties": {"q": {"type": "integer"}}}),
+        ToolDescription.new(
+            "create_event", "e", parameters={"type": "object", "properties": {"title": {"type": "string"}}}
+        ),
+    ]
+    dev = (
+        DeveloperContent.new().with_function_tools(tools).with_response_format(ResponseFormat(name="r", schema_=schema))
+    )
+    convo = Conversation.from_messages(
+        [
+            Message.from_role_and_content(Role.SYSTEM, SystemContent.new()),
+            Message.from_role_and_content(Role.DEVELOPER, dev),
+            Message.from_role_and_content(Role.USER, "Go."),
+        ]
+    )
+    # Well-formed as the parser reads them, and the grammar's own spelling.
+    accepted = {"bare_json_content_type", "constrained_final_no_recipient"}
+    seen = 0
+    for syntax in ("lark", "gbnf"):
+        grammar = llguidance_grammar_of(enc, convo, syntax)
+        matcher = llguidance.LLMatcher(tokenizer, llguidance.LLMatcher.grammar_from_lark(grammar), log_level=0)
+        for fixture in fixtures:
+            if fixture["role"] != "assistant":
+                continue
+            tokens = enc.encode(fixture["completion"], allowed_special="all")
+            verdict, at = run(enc, matcher, tokens, syntax == "lark")
+            name = fixture["name"]
+            if name in accepted:
+                want = ("accepted", len(tokens)) if syntax == "lark" else ("ended", len(tokens) - 1)
+                assert (verdict, at) == want, (syntax, name)
+            elif name.startswith("truncated_"):
+                # A prefix: not refused, and not a whole completion either.
+                assert verdict in ("incomplete", "not stopped", "rejected"), (syntax, name)
+            else:
+                # Malformed (the parser repairs it), well-formed in a spelling
+                # the grammar does not write (`to=x<|constrain|>json` without
+                # the space), or a final answer that is not the response
+                # format's JSON.
+                assert verdict == "rejected", (syntax, name, verdict, at)
+                seen += fixture["diagnostics"] != []
+    assert seen >= 2 * 15
