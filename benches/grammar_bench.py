@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Completion grammars: build time for 1, 10 and 100 tools, and llguidance's
-compile time and mask time per token with our grammar.
+"""Completion grammars: build time for 1, 10 and 100 tools in each syntax
+(lark, gbnf, xgrammar), and llguidance's compile time and mask time per token
+with our Lark grammar and with our GBNF (through llguidance's gbnf_to_lark).
 
     python benches/grammar_bench.py [--tokens N]
 
@@ -12,8 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
-from typing import Any, Dict, List
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
 
 import llguidance
 import llguidance.tiktoken
@@ -30,6 +33,9 @@ from openai_harmony import (
     ToolDescription,
     load_harmony_encoding,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "python"))
+from grammar_cases import gbnf_to_lark_with_tokens  # noqa: E402
 
 
 def conversation(n_tools: int) -> Conversation:
@@ -90,38 +96,43 @@ def main() -> None:
         .with_recipient("functions.tool_0")
         .with_content_type("<|constrain|>json")
     )
-    rows: Dict[int, Dict[str, float]] = {}
+    rows: Dict[Tuple[int, str], Dict[str, float]] = {}
     for n in (1, 10, 100):
         convo = conversation(n)
-        grammar = enc.completion_grammar(convo)
-        build = best(lambda convo=convo: enc.completion_grammar(convo))
-        compiled = llguidance.LLMatcher.grammar_from_lark(grammar)
-        t0 = time.perf_counter()
-        matcher = llguidance.LLMatcher(tok, compiled, log_level=0)
-        first = time.perf_counter() - t0
-        assert not matcher.get_error(), matcher.get_error()
-        per_token: List[float] = []
-        done = 0
-        while done < a.tokens:
+        for syntax in ("lark", "gbnf", "xgrammar"):
+            grammar = enc.completion_grammar(convo, syntax=syntax)
+            build = best(lambda convo=convo, syntax=syntax: enc.completion_grammar(convo, syntax=syntax))
+            row = {"build_us": build * 1e6, "grammar_bytes": float(len(grammar))}
+            rows[(n, syntax)] = row
+            if syntax == "xgrammar":
+                continue
+            # GBNF leaves the stop token to the engine: mask up to it.
+            tokens = completion if syntax == "lark" else completion[:-1]
+            lark = grammar if syntax == "lark" else gbnf_to_lark_with_tokens(grammar)
+            compiled = llguidance.LLMatcher.grammar_from_lark(lark)
+            t0 = time.perf_counter()
             matcher = llguidance.LLMatcher(tok, compiled, log_level=0)
-            for t in completion:
-                t0 = time.perf_counter()
-                matcher.compute_logit_bias()
-                per_token.append(time.perf_counter() - t0)
-                assert matcher.consume_token(t)
-                done += 1
-        rows[n] = {
-            "build_us": build * 1e6,
-            "grammar_bytes": len(grammar),
-            "matcher_ms": first * 1e3,
-            "mask_us_median": statistics.median(per_token) * 1e6,
-            "mask_us_p99": sorted(per_token)[int(len(per_token) * 0.99)] * 1e6,
-        }
-    print(f"{'tools':>5s} {'build µs':>9s} {'grammar B':>10s} {'matcher ms':>11s} {'mask µs p50':>12s} {'p99':>8s}")
-    for n, r in rows.items():
+            row["matcher_ms"] = (time.perf_counter() - t0) * 1e3
+            assert not matcher.get_error(), matcher.get_error()
+            per_token: List[float] = []
+            while len(per_token) < a.tokens:
+                matcher = llguidance.LLMatcher(tok, compiled, log_level=0)
+                for t in tokens:
+                    t0 = time.perf_counter()
+                    matcher.compute_logit_bias()
+                    per_token.append(time.perf_counter() - t0)
+                    assert matcher.consume_token(t)
+            row["mask_us_median"] = statistics.median(per_token) * 1e6
+            row["mask_us_p99"] = sorted(per_token)[int(len(per_token) * 0.99)] * 1e6
+    print(
+        f"{'tools':>5s} {'syntax':>8s} {'build µs':>9s} {'grammar B':>10s} {'matcher ms':>11s}"
+        f" {'mask µs p50':>12s} {'p99':>8s}"
+    )
+    for (n, syntax), r in rows.items():
+        masked = "matcher_ms" in r
         print(
-            f"{n:5d} {r['build_us']:9.1f} {r['grammar_bytes']:10.0f} {r['matcher_ms']:11.2f}"
-            f" {r['mask_us_median']:12.1f} {r['mask_us_p99']:8.1f}"
+            f"{n:5d} {syntax:>8s} {r['build_us']:9.1f} {r['grammar_bytes']:10.0f}"
+            + (f" {r['matcher_ms']:11.2f} {r['mask_us_median']:12.1f} {r['mask_us_p99']:8.1f}" if masked else "")
         )
 
 

@@ -1,4 +1,4 @@
-"""The Python examples of README.md and the docs (python, performance, interop)
+"""The Python examples of README.md and the docs (python, performance, interop, constrained)
 run as written (except blocks marked `# requires: PACKAGE`)."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def python_blocks(relative: str) -> List[Tuple[str, str]]:
     return [(f"{relative}#{i}", block) for i, block in enumerate(blocks)]
 
 
-DOCS = ["README.md", "docs/python.md", "docs/performance.md", "docs/interop.md"]
+DOCS = ["README.md", "docs/python.md", "docs/performance.md", "docs/interop.md", "docs/constrained.md"]
 BLOCKS = [
     (name, code)
     for doc in DOCS
