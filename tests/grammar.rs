@@ -107,3 +107,30 @@ fn bad_options_are_errors_naming_them() {
     let user = enc.completion_grammar(&conversation(&[]), Role::User, GrammarSyntax::Lark, &ToolChoice::Auto);
     assert!(matches!(user, Err(HarmonyError::InvalidArgument(_))));
 }
+
+#[test]
+fn grammars_from_requests_enforce_tool_choice() {
+    use openai_harmony::interop::ConversionOptions;
+    let enc = load_harmony_encoding(HarmonyEncodingName::HarmonyGptOss).expect("loads");
+    let options = ConversionOptions { conversation_start_date: Some("2026-01-01".into()) };
+    let tool = json!({"type": "function", "function": {"name": "get-weather", "parameters": {"type": "object"}}});
+    let chat = |choice: serde_json::Value| {
+        let request = json!({"messages": [{"role": "user", "content": "Hi"}], "tools": [tool], "tool_choice": choice});
+        enc.completion_grammar_for_chat_completions(&request, &options, GrammarSyntax::Lark)
+    };
+    let auto = chat(json!("auto")).expect("auto");
+    assert!(auto.contains("final:") && auto.contains(" to=functions.get_weather"), "{auto}");
+    let required = chat(json!("required")).expect("required");
+    assert!(!required.contains("final:") && required.contains(" to=functions.get_weather"), "{required}");
+    let none = chat(json!("none")).expect("none");
+    assert!(none.contains("final:") && !none.contains(" to="), "{none}");
+    let named = chat(json!({"type": "function", "function": {"name": "get-weather"}})).expect("named");
+    assert!(!named.contains("final:") && named.contains(" to=functions.get_weather"), "{named}");
+    let unknown = chat(json!({"type": "function", "function": {"name": "launch"}})).expect_err("not a tool");
+    assert!(unknown.to_string().contains("launch"), "{unknown}");
+
+    // Responses: a built-in tool chosen is called first.
+    let request = json!({"input": "Look it up", "tools": [{"type": "web_search_preview"}], "tool_choice": {"type": "web_search_preview"}});
+    let g = enc.completion_grammar_for_responses(&request, None, &options, GrammarSyntax::Gbnf).expect("web search");
+    assert!(g.contains(" to=browser.search") && !g.contains("browser.open") && !g.contains("final ::="), "{g}");
+}

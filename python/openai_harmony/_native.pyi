@@ -14,6 +14,7 @@ __all__ = [
     "StreamableParser",
     "browser_tool_json",
     "chat_completion_message_from_harmony",
+    "completion_grammar_for",
     "conversation_from_chat_completions",
     "conversation_from_responses",
     "default_system_content_json",
@@ -134,6 +135,14 @@ def response_output_from_harmony(
 ) -> str: ...
 def response_object(
     id: str, model: str, created_at: int, status: str, output_json: str, request_json: Optional[str] = None
+) -> str: ...
+def completion_grammar_for(
+    encoding: HarmonyEncoding,
+    api: str,
+    request_json: str,
+    previous_items_json: Optional[str] = None,
+    date: Optional[str] = None,
+    syntax: str = "lark",
 ) -> str: ...
 def prompt_for(
     encoding: HarmonyEncoding,

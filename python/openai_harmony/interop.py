@@ -28,7 +28,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Literal, Mapping, Option
 
 from . import _native
 from ._encoding import HarmonyEncoding, _messages
-from ._models import Conversation, DeveloperContent, Message
+from ._models import Conversation, Message
 from ._reference_road import plain_messages
 
 __all__ = [
@@ -347,26 +347,6 @@ def prompt_for_responses(
     return Prompt(tokens, stop, Conversation.from_json(convo))
 
 
-def _grammar_tool_choice(request: Mapping[str, Any], convo: Conversation) -> str:
-    """The grammar's tool_choice for a request's ``tool_choice``. The
-    conversation already keeps only the named function (or none); the grammar
-    also enforces what a prompt cannot: ``"required"``, and a named function
-    as the only call."""
-    choice = request.get("tool_choice")
-    if choice is None or choice == "auto":
-        return "auto"
-    if choice in ("none", "required"):
-        return str(choice)
-    # A named function: the one function tool the conversion kept.
-    for message in convo.messages:
-        for content in message.content:
-            if isinstance(content, DeveloperContent) and content.tools and "functions" in content.tools:
-                kept = content.tools["functions"].tools
-                if kept:
-                    return f"functions.{kept[0].name}"
-    return "required"
-
-
 def completion_grammar_for_chat_completions(
     encoding: HarmonyEncoding, request: Mapping[str, Any], *, syntax: str = "lark", date: Optional[str] = None
 ) -> str:
@@ -374,8 +354,7 @@ def completion_grammar_for_chat_completions(
     its ``tools`` (arguments valid against their schemas), ``tool_choice``
     (``"required"`` and a named function enforced) and ``response_format``,
     for the prompt ``prompt_for_chat_completions`` renders."""
-    convo = conversation_from_chat_completions(request, date=date)
-    return encoding.completion_grammar(convo, syntax=syntax, tool_choice=_grammar_tool_choice(request, convo))
+    return _native.completion_grammar_for(encoding._inner, "chat", _dump(request), None, date, syntax)
 
 
 def completion_grammar_for_responses(
@@ -388,5 +367,6 @@ def completion_grammar_for_responses(
 ) -> str:
     """As :func:`completion_grammar_for_chat_completions`, for a Responses
     request (``tools``, ``tool_choice``, ``text.format``)."""
-    convo = conversation_from_responses(request, previous_items, date=date)
-    return encoding.completion_grammar(convo, syntax=syntax, tool_choice=_grammar_tool_choice(request, convo))
+    return _native.completion_grammar_for(
+        encoding._inner, "responses", _dump(request), _dump_items(previous_items), date, syntax
+    )

@@ -60,9 +60,10 @@ impl std::str::FromStr for GrammarSyntax {
 }
 
 /// Which tool calls the completion may make, as in OpenAI's `tool_choice`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum ToolChoice {
     /// A final answer or a call to any declared tool.
+    #[default]
     Auto,
     /// A call to some declared tool; no final answer.
     Required,

@@ -9,6 +9,7 @@ use super::request::{flatten, Builder};
 use super::{new_id, ConversionOptions};
 use crate::chat::{Content, Conversation, Message, Role};
 use crate::error::Result;
+use crate::grammar::ToolChoice;
 
 /// The conversation a Chat Completions request describes (see
 /// `docs/interop.md` for every rule):
@@ -23,6 +24,16 @@ use crate::error::Result;
 /// - reasoning dropped from turns a final answer has closed.
 pub fn conversation_from_chat_completions(request: &Value, options: &ConversionOptions) -> Result<Conversation> {
     Ok(build(request)?.finish(options))
+}
+
+/// The conversation and the grammar's tool choice of a Chat Completions request.
+pub(crate) fn chat_conversation_and_choice(
+    request: &Value,
+    options: &ConversionOptions,
+) -> Result<(Conversation, ToolChoice)> {
+    let b = build(request)?;
+    let choice = b.grammar_choice.clone();
+    Ok((b.finish(options), choice))
 }
 
 /// The function names of a Chat Completions request, to map the reply's

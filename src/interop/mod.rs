@@ -89,6 +89,32 @@ impl HarmonyEncoding {
         self.prompt_for(conversation)
     }
 
+    /// The completion grammar for the prompt of a Chat Completions request:
+    /// its `tools`, its `tool_choice` (`required` and a named function
+    /// enforced, which the prompt alone cannot) and its `response_format`.
+    pub fn completion_grammar_for_chat_completions(
+        &self,
+        request: &serde_json::Value,
+        options: &ConversionOptions,
+        syntax: crate::grammar::GrammarSyntax,
+    ) -> Result<String> {
+        let (conversation, choice) = chat::chat_conversation_and_choice(request, options)?;
+        self.completion_grammar(&conversation, crate::chat::Role::Assistant, syntax, &choice)
+    }
+
+    /// As [`Self::completion_grammar_for_chat_completions`], for a Responses
+    /// request (`tools`, `tool_choice`, `text.format`) after earlier items.
+    pub fn completion_grammar_for_responses(
+        &self,
+        request: &serde_json::Value,
+        previous_items: Option<&[serde_json::Value]>,
+        options: &ConversionOptions,
+        syntax: crate::grammar::GrammarSyntax,
+    ) -> Result<String> {
+        let (conversation, choice) = responses::responses_conversation_and_choice(request, previous_items, options)?;
+        self.completion_grammar(&conversation, crate::chat::Role::Assistant, syntax, &choice)
+    }
+
     fn prompt_for(&self, conversation: Conversation) -> Result<Prompt> {
         let tokens =
             self.render_conversation_for_completion(&conversation.messages, crate::chat::Role::Assistant, None)?;

@@ -14,6 +14,7 @@ use crate::chat::{
     ToolDescription,
 };
 use crate::error::Result;
+use crate::grammar::ToolChoice;
 
 /// The content type of a function call's arguments.
 pub(crate) const JSON_CONSTRAINT: &str = "<|constrain|>json";
@@ -30,6 +31,9 @@ pub(crate) struct Builder {
     pub(crate) names: ToolNames,
     /// Call id → harmony function name, for matching tool results.
     calls: HashMap<String, String>,
+    /// What the request's `tool_choice` asks of the completion grammar,
+    /// which can enforce what the prompt cannot (`required`, one function).
+    pub(crate) grammar_choice: ToolChoice,
 }
 
 impl Builder {
@@ -62,9 +66,14 @@ impl Builder {
     pub(crate) fn tool_choice(&mut self, choice: Option<&Value>, named: Option<&str>, path: &str) -> Result<()> {
         match (choice, named) {
             (None, _) => Ok(()),
-            (Some(Value::String(s)), _) if s == "auto" || s == "required" => Ok(()),
+            (Some(Value::String(s)), _) if s == "auto" => Ok(()),
+            (Some(Value::String(s)), _) if s == "required" => {
+                self.grammar_choice = ToolChoice::Required;
+                Ok(())
+            }
             (Some(Value::String(s)), _) if s == "none" => {
                 self.functions.clear();
+                self.grammar_choice = ToolChoice::None;
                 Ok(())
             }
             (Some(_), Some(name)) => {
@@ -73,6 +82,7 @@ impl Builder {
                 if self.functions.is_empty() {
                     return Err(invalid(format!("{path} names function {name:?}, which is not among the tools")));
                 }
+                self.grammar_choice = ToolChoice::Named(format!("functions.{harmony}"));
                 Ok(())
             }
             (Some(other), None) => Err(invalid(format!("{path}: unsupported tool_choice {other}"))),

@@ -10,6 +10,7 @@ use super::request::{flatten, Builder};
 use super::{new_id, ConversionOptions};
 use crate::chat::{Conversation, Message};
 use crate::error::Result;
+use crate::grammar::ToolChoice;
 
 /// The conversation a Responses request describes, after the items of
 /// earlier turns (`previous_items`: earlier inputs and outputs, as a server
@@ -30,6 +31,17 @@ pub fn conversation_from_responses(
     options: &ConversionOptions,
 ) -> Result<Conversation> {
     Ok(build(request, previous_items)?.finish(options))
+}
+
+/// The conversation and the grammar's tool choice of a Responses request.
+pub(crate) fn responses_conversation_and_choice(
+    request: &Value,
+    previous_items: Option<&[Value]>,
+    options: &ConversionOptions,
+) -> Result<(Conversation, ToolChoice)> {
+    let b = build(request, previous_items)?;
+    let choice = b.grammar_choice.clone();
+    Ok((b.finish(options), choice))
 }
 
 /// The function names of a Responses request (and its earlier items), to
@@ -64,15 +76,22 @@ fn build(request: &Value, previous_items: Option<&[Value]>) -> Result<Builder> {
     let choice = req.get("tool_choice");
     let mut named = None;
     let mut choice_for_builder = choice;
+    // A built-in tool chosen: the grammar calls it first (the browser
+    // starts with a search).
+    let mut builtin = None;
     if let Some(value @ Value::Object(_)) = choice {
         let c = Obj::new(value, "tool_choice")?;
         match c.req_str("type")? {
             "function" => named = Some(c.req_str("name")?),
-            kind if kind.starts_with("web_search") || kind == "code_interpreter" => choice_for_builder = None,
+            kind if kind.starts_with("web_search") => (choice_for_builder, builtin) = (None, Some("browser.search")),
+            "code_interpreter" => (choice_for_builder, builtin) = (None, Some("python")),
             other => return Err(invalid(format!("tool_choice.type: unsupported tool choice {other:?}"))),
         }
     }
     b.tool_choice(choice_for_builder, named, "tool_choice")?;
+    if let Some(recipient) = builtin {
+        b.grammar_choice = ToolChoice::Named(recipient.to_string());
+    }
     if let Some(reasoning) = req.get("reasoning") {
         b.reasoning_effort(Obj::new(reasoning, "reasoning")?.str("effort")?, "reasoning.effort")?;
     }

@@ -179,6 +179,35 @@ pub(crate) fn prompt_for<'py>(
     Ok((token_list(py, &prompt.tokens)?, prompt.stop_tokens, conversation))
 }
 
+/// The completion grammar for a request's prompt; `api` is `"chat"` or
+/// `"responses"`, `syntax` as for `completion_grammar`.
+#[pyfunction]
+#[pyo3(signature = (encoding, api, request_json, previous_items_json = None, date = None, syntax = "lark"))]
+pub(crate) fn completion_grammar_for(
+    py: Python<'_>,
+    encoding: &PyHarmonyEncoding,
+    api: &str,
+    request_json: &str,
+    previous_items_json: Option<&str>,
+    date: Option<String>,
+    syntax: &str,
+) -> PyResult<String> {
+    let api = api_of(api)?;
+    let syntax: crate::grammar::GrammarSyntax = syntax.parse().map_err(to_py)?;
+    py.detach(|| {
+        let request = parse(request_json)?;
+        let previous = parse_items(previous_items_json)?;
+        let options = options(date);
+        match api {
+            Api::Chat => encoding.inner.completion_grammar_for_chat_completions(&request, &options, syntax),
+            Api::Responses => {
+                encoding.inner.completion_grammar_for_responses(&request, previous.as_deref(), &options, syntax)
+            }
+        }
+        .map_err(to_py)
+    })
+}
+
 /// `_native.ChatCompletionStream`; methods return JSON lists of chunks.
 #[pyclass(name = "ChatCompletionStream", module = "openai_harmony._native")]
 pub(crate) struct PyChatCompletionStream {

@@ -114,5 +114,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(interop::response_output_from_harmony, m)?)?;
     m.add_function(wrap_pyfunction!(interop::response_object, m)?)?;
     m.add_function(wrap_pyfunction!(interop::prompt_for, m)?)?;
+    m.add_function(wrap_pyfunction!(interop::completion_grammar_for, m)?)?;
     Ok(())
 }
