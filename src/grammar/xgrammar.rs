@@ -10,40 +10,74 @@
 //! tokens). A matcher that keeps going after them accepts only a stop token
 //! next, unless it was made with `terminate_without_stop_token`.
 
-use serde_json::{json, Value};
-
 use super::ir::Node;
 use crate::error::Result;
 
-fn format(node: &Node) -> Option<Value> {
-    Some(match node {
-        Node::Token(t) | Node::Stop(t) => json!({"type": "token", "token": t}),
-        Node::Lit(s) => json!({"type": "const_string", "value": s}),
-        Node::Text => json!({"type": "any_text", "excludes": ["<|"]}),
-        Node::Json(schema) => json!({"type": "json_schema", "json_schema": schema}),
-        Node::Seq(items) => {
-            let elements: Vec<Value> = items.iter().filter_map(format).collect();
-            match elements.len() {
-                0 => return None,
-                1 => elements.into_iter().next()?,
-                _ => json!({"type": "sequence", "elements": elements}),
-            }
+/// Writes `node` as a format object, or nothing (returning false) for an
+/// empty sequence. Written straight into the output: building a JSON value
+/// tree first would copy every schema.
+fn format(node: &Node, out: &mut String) -> Result<bool> {
+    match node {
+        Node::Token(t) | Node::Stop(t) => {
+            out.push_str(r#"{"type":"token","token":"#);
+            out.push_str(&serde_json::to_string(t)?);
+            out.push('}');
         }
-        Node::Alt(items) => {
-            let elements: Vec<Value> = items.iter().filter_map(format).collect();
-            match elements.len() {
-                0 => return None,
-                1 => elements.into_iter().next()?,
-                _ => json!({"type": "or", "elements": elements}),
-            }
+        Node::Lit(s) => {
+            out.push_str(r#"{"type":"const_string","value":"#);
+            out.push_str(&serde_json::to_string(s)?);
+            out.push('}');
         }
-        Node::Star(inner) => json!({"type": "star", "content": format(inner)?}),
-        Node::Opt(inner) => json!({"type": "optional", "content": format(inner)?}),
-        Node::Rule(_, body) => format(body)?,
-    })
+        Node::Text => out.push_str(r#"{"type":"any_text","excludes":["<|"]}"#),
+        Node::Json(schema) => {
+            out.push_str(r#"{"type":"json_schema","json_schema":"#);
+            out.push_str(&serde_json::to_string(schema)?);
+            out.push('}');
+        }
+        Node::Seq(items) => return list("sequence", items, out),
+        Node::Alt(items) => return list("or", items, out),
+        Node::Star(inner) => return wrap("star", inner, out),
+        Node::Opt(inner) => return wrap("optional", inner, out),
+        Node::Rule(_, body) => return format(body, out),
+    }
+    Ok(true)
+}
+
+fn list(kind: &str, items: &[Node], out: &mut String) -> Result<bool> {
+    let mut parts = Vec::with_capacity(items.len());
+    for item in items {
+        let mut part = String::new();
+        if format(item, &mut part)? {
+            parts.push(part);
+        }
+    }
+    match parts.len() {
+        0 => return Ok(false),
+        1 => out.push_str(&parts[0]),
+        _ => {
+            out.push_str(&format!(r#"{{"type":"{kind}","elements":["#));
+            out.push_str(&parts.join(","));
+            out.push_str("]}");
+        }
+    }
+    Ok(true)
+}
+
+fn wrap(kind: &str, inner: &Node, out: &mut String) -> Result<bool> {
+    let mut part = String::new();
+    if !format(inner, &mut part)? {
+        return Ok(false);
+    }
+    out.push_str(&format!(r#"{{"type":"{kind}","content":"#));
+    out.push_str(&part);
+    out.push('}');
+    Ok(true)
 }
 
 pub(super) fn write(root: &Node) -> Result<String> {
-    let body = format(root).unwrap_or_else(|| json!({"type": "const_string", "value": ""}));
-    Ok(serde_json::to_string(&json!({"type": "structural_tag", "format": body}))?)
+    let mut body = String::new();
+    if !format(root, &mut body)? {
+        body.push_str(r#"{"type":"const_string","value":""}"#);
+    }
+    Ok(format!(r#"{{"type":"structural_tag","format":{body}}}"#))
 }
