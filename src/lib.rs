@@ -35,7 +35,9 @@ mod py;
 pub use batch::RenderKind;
 pub use encoding::{load_harmony_encoding, FormattingToken, HarmonyEncoding, HarmonyEncodingName};
 pub use error::HarmonyError;
-pub use parse::{Diagnostic, DiagnosticKind, ParseEvent, ParsedCompletion, StreamState, StreamableParser};
+pub use parse::{
+    Diagnostic, DiagnosticKind, ParseEvent, ParsedCompletion, ParserSnapshot, StreamState, StreamableParser,
+};
 pub use render::{MessageSpan, RenderCache, RenderConversationConfig, RenderOptions, TrainOn};
 pub use tokenizer::{Rank, SpecialTokenSet, Tokenizer};
 

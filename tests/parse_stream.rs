@@ -296,3 +296,44 @@ fn drains_anywhere_give_the_same_events() {
         assert_eq!(merged(got), all, "draining every {every}");
     }
 }
+
+#[test]
+fn a_snapshot_restores_the_same_parser() {
+    use openai_harmony::ParserSnapshot;
+    let enc = enc();
+    let texts = [
+        "<|channel|>analysis<|message|>Think.<|end|><|start|>assistant<|channel|>final<|message|>Done.<|return|>",
+        "<|channel|>final {oops<|return|><|start|>assistant<|channel|>final<|message|>x<|end|>",
+    ];
+    for strict in [true, false] {
+        for text in texts {
+            let tokens = enc.encode_with_special_tokens(text);
+            for cut in 0..=tokens.len() {
+                let mut original = StreamableParser::new(enc.clone(), Some(Role::Assistant)).strict(strict);
+                for &t in &tokens[..cut] {
+                    let _ = original.process(t);
+                }
+                if cut % 3 == 0 {
+                    original.drain_events();
+                }
+                let snapshot: ParserSnapshot = original.snapshot();
+                let json = serde_json::to_string(&snapshot).expect("serializes");
+                let back: ParserSnapshot = serde_json::from_str(&json).expect("deserializes");
+                let mut restored = StreamableParser::restore(enc.clone(), &back).expect("restores");
+                assert_eq!(restored.messages(), original.messages());
+                assert_eq!(restored.tokens(), original.tokens());
+                assert_eq!(restored.state_data(), original.state_data());
+                assert_eq!(restored.drain_events(), original.drain_events());
+                let _ = (original.process_eos().is_ok(), restored.process_eos().is_ok());
+                assert_eq!(restored.snapshot(), original.snapshot());
+            }
+        }
+    }
+    // A snapshot that could not come from a parser is an error, not a panic.
+    let mut bad = StreamableParser::new(enc.clone(), None).snapshot();
+    bad.drained = (5, true, 9);
+    assert!(StreamableParser::restore(enc.clone(), &bad).is_err());
+    bad.drained = (0, false, 0);
+    bad.ends = vec![3];
+    assert!(StreamableParser::restore(enc, &bad).is_err());
+}

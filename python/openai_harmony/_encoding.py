@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from enum import Enum
@@ -165,6 +166,13 @@ class HarmonyEncoding:
 
     def __repr__(self) -> str:
         return f"<HarmonyEncoding {self.name}>"
+
+    def __reduce__(self) -> Tuple[Any, Tuple[str]]:
+        # Pickled by name: the other side loads the shared tokenizer once.
+        return load_harmony_encoding, (self.name,)
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> HarmonyEncoding:
+        return self  # immutable
 
     @property
     def name(self) -> str:
@@ -435,6 +443,22 @@ class StreamableParser(_native.StreamableParser):
         self._init(encoding._inner, _role_value(role), strict)
         self._messages: List[Message] = []
         self._diagnostics: List[Diagnostic] = []
+
+    def __getstate__(self) -> Dict[str, Any]:
+        # The core's state follows from its options and the tokens fed (and
+        # where the stream was ended and drained); the caches are rebuilt.
+        attrs = {k: v for k, v in self.__dict__.items() if k not in ("_messages", "_diagnostics")}
+        return {"parser": self._snapshot(), "attrs": attrs}
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state["attrs"])
+        self._restore(self.encoding._inner, state["parser"])
+        self._messages = []
+        self._diagnostics = []
+
+    def __copy__(self) -> StreamableParser:
+        # A copy is an independent parser in the same state, as deepcopy.
+        return copy.deepcopy(self)
 
     def reset(self) -> StreamableParser:
         """Starts over for the next completion (same role and mode)."""

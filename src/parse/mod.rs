@@ -15,7 +15,7 @@ mod utf8;
 
 pub use events::{Diagnostic, DiagnosticKind, ParseEvent};
 pub use header::ParsedHeader;
-pub use stream::{StreamState, StreamStateData, StreamableParser};
+pub use stream::{ParserSnapshot, StreamState, StreamStateData, StreamableParser};
 
 use crate::chat::{Message, Role};
 use crate::encoding::HarmonyEncoding;

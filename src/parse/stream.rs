@@ -12,6 +12,9 @@ use crate::encoding::{FormattingToken, HarmonyEncoding};
 use crate::error::{HarmonyError, Result};
 use crate::tokenizer::Rank;
 
+mod snapshot;
+pub use snapshot::ParserSnapshot;
+
 const START: Rank = FormattingToken::Start.rank();
 const MESSAGE: Rank = FormattingToken::Message.rank();
 const CHANNEL: Rank = FormattingToken::Channel.rank();
@@ -182,6 +185,8 @@ pub struct StreamableParser {
     state: State,
     events: EventCursor,
     diagnostics: Vec<Diagnostic>,
+    /// How many tokens had been fed at each successful end of stream.
+    ends: Vec<usize>,
 }
 
 impl StreamableParser {
@@ -199,6 +204,7 @@ impl StreamableParser {
             state: Self::initial_state(role),
             events: EventCursor::default(),
             diagnostics: Vec::new(),
+            ends: Vec::new(),
         }
     }
 
@@ -224,6 +230,7 @@ impl StreamableParser {
         self.state = Self::initial_state(self.initial_role);
         self.events = EventCursor::default();
         self.diagnostics.clear();
+        self.ends.clear();
     }
 
     /// Feeds one token.
@@ -320,6 +327,7 @@ impl StreamableParser {
             State::Header { .. } => self.recover_unterminated(self.tokens.len(), HeaderEnd::Eos),
             State::Content { .. } => self.finish_message(),
         }
+        self.ends.push(self.tokens.len());
         Ok(self)
     }
 

@@ -106,6 +106,20 @@ impl PyStreamableParser {
         Ok(())
     }
 
+    /// The parser as JSON data (for pickle): its options and the tokens fed.
+    fn _snapshot(&self) -> PyResult<String> {
+        serde_json::to_string(&self.get()?.snapshot()).map_err(json_err)
+    }
+
+    /// Rebuilds the parser from `_snapshot()`'s data, replaying its tokens.
+    fn _restore(&mut self, encoding: &PyHarmonyEncoding, snapshot: &str) -> PyResult<()> {
+        let snapshot: crate::parse::ParserSnapshot = serde_json::from_str(snapshot).map_err(json_err)?;
+        self.parser = Some(StreamableParser::restore(encoding.inner.clone(), &snapshot).map_err(to_py)?);
+        self.channel = StrCache::default();
+        self.recipient = StrCache::default();
+        Ok(())
+    }
+
     #[getter]
     fn current_content(&self) -> PyResult<&str> {
         Ok(self.get()?.current_content())
