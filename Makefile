@@ -107,7 +107,7 @@ python: $(VENV)/.installed
 $(VENV)/.installed: $(PACKAGE_SOURCES)
 	test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
 	$(VENV_PY) -m pip install -q --upgrade pip
-	$(VENV_PY) -m pip install -q ".[dev]"
+	$(VENV_PY) -m pip install -q ".[dev,datasets,ray]"
 	touch $@
 
 ## Criterion benches (encoding load, encode, render, parse), then the Python

@@ -21,6 +21,7 @@
 
 pub mod batch;
 pub mod chat;
+pub mod dataset;
 pub mod encoding;
 pub mod error;
 pub mod grammar;

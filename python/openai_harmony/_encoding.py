@@ -313,9 +313,11 @@ class HarmonyEncoding:
         between messages of one turn), else 0."""
         messages = _messages(conversation)
         try:
-            return self._inner.render_training_with_mask(messages, _auto_drop(config), train_on)
+            tokens, mask = self._inner.render_training_with_mask(messages, _auto_drop(config), train_on)
         except _native.NotPlainJson:
-            return self._inner.render_training_with_mask(plain_messages(messages), _auto_drop(config), train_on)
+            tokens, mask = self._inner.render_training_with_mask(plain_messages(messages), _auto_drop(config), train_on)
+        # The core hands the mask over as bytes; the API gives a list of ints.
+        return tokens, list(mask)
 
     def message_spans(
         self, conversation: Union[Conversation, Sequence[Message]], config: Optional[RenderConversationConfig] = None

@@ -26,6 +26,8 @@ __all__ = [
     "response_output_from_harmony",
     "set_gil_spin_us",
     "set_render_cache_capacity",
+    "tokenize_lines",
+    "tokenize_rows",
 ]
 
 class HarmonyError(RuntimeError):
@@ -75,7 +77,7 @@ class HarmonyEncoding:
     ) -> List[str]: ...
     def render_training_with_mask(
         self, messages: Any, auto_drop_analysis: bool = True, train_on: str = "all_assistant"
-    ) -> Tuple[List[int], List[int]]: ...
+    ) -> Tuple[List[int], bytes]: ...
     def message_spans(
         self, messages: Any, auto_drop_analysis: bool = True
     ) -> List[Tuple[int, str, Optional[str], int, int]]: ...
@@ -190,3 +192,33 @@ class ResponsesStream:
     def finish(self, reason: Optional[str] = None) -> str: ...
     def response_json(self, status: str) -> str: ...
     def messages_json(self) -> str: ...
+
+def tokenize_rows(
+    encoding: HarmonyEncoding,
+    rows: List[Any],
+    input_format: str = "harmony",
+    train_on: str = "all_assistant",
+    date: Optional[str] = None,
+    spans: bool = False,
+) -> Tuple[
+    bytes,
+    bytes,
+    bytes,
+    List[int],
+    List[Tuple[int, str]],
+    Optional[List[List[Tuple[int, str, Optional[str], int, int]]]],
+]: ...
+def tokenize_lines(
+    encoding: HarmonyEncoding,
+    data: bytes,
+    input_format: str = "harmony",
+    train_on: str = "all_assistant",
+    date: Optional[str] = None,
+) -> Tuple[
+    bytes,
+    bytes,
+    bytes,
+    List[int],
+    List[Tuple[int, str]],
+    Optional[List[List[Tuple[int, str, Optional[str], int, int]]]],
+]: ...

@@ -305,6 +305,32 @@ def cmd_demo(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> No
     out.write(json.dumps([m.to_dict() for m in messages], ensure_ascii=False, indent=2) + "\n")
 
 
+def cmd_tokenize(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> None:
+    from ._tokenize import TokenizeError, tokenize_file
+
+    try:
+        summary = tokenize_file(
+            args.input,
+            args.output,
+            train_on=args.train_on,
+            input_format=args.source,
+            workers=args.workers,
+            skip_invalid=args.skip_invalid,
+            date=args.date,
+            progress=args.progress,
+        )
+    except TokenizeError as e:
+        raise CliError(str(e)) from None
+    rate = summary.rows / summary.seconds if summary.seconds else 0.0
+    skipped = f", {summary.skipped:,} invalid lines skipped" if summary.skipped else ""
+    print(
+        f"harmony: {summary.rows:,} conversations, {summary.tokens:,} tokens into {args.output}{skipped}"
+        f" in {summary.seconds:.1f} s ({rate:,.0f} conversations/s, {summary.tokens / max(summary.seconds, 1e-9):,.0f}"
+        " tokens/s)",
+        file=sys.stderr,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="harmony", description="Render, parse and inspect the harmony format of gpt-oss.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -336,12 +362,44 @@ def build_parser() -> argparse.ArgumentParser:
     conversation_input(p)
     p.add_argument("--no-color", action="store_true")
 
+    p = sub.add_parser("tokenize", help="tokenize a JSONL file of conversations into Parquet training columns")
+    p.add_argument("input", help="JSONL file, one conversation per line ('-': stdin)")
+    p.add_argument("-o", "--output", required=True, help="Parquet file to write (input_ids, loss_mask, num_tokens)")
+    p.add_argument(
+        "--train-on",
+        choices=["all_assistant", "last_assistant_turn"],
+        default="all_assistant",
+        help="which assistant messages the loss mask covers (default: all_assistant)",
+    )
+    p.add_argument(
+        "--from",
+        dest="source",
+        choices=["harmony", "chat"],
+        default="harmony",
+        help="each line: a harmony conversation, or a Chat Completions request or messages list (default: harmony)",
+    )
+    p.add_argument("--workers", type=int, help="worker threads (default: all cores)")
+    p.add_argument("--skip-invalid", action="store_true", help="skip bad lines (reported on stderr) instead of failing")
+    p.add_argument("--date", help="current date of the system message for --from chat (default: today)")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress line on stderr (default: when stderr is a terminal)",
+    )
+
     p = sub.add_parser("demo", help="render, inspect and parse an embedded example")
     p.add_argument("--no-color", action="store_true")
     return ap
 
 
-COMMANDS = {"render": cmd_render, "parse": cmd_parse, "inspect": cmd_inspect, "demo": cmd_demo}
+COMMANDS = {
+    "render": cmd_render,
+    "parse": cmd_parse,
+    "inspect": cmd_inspect,
+    "demo": cmd_demo,
+    "tokenize": cmd_tokenize,
+}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -355,6 +413,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 1
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:
+        print("harmony: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -16,6 +16,7 @@ use crate::chat::{Role, ToolNamespaceConfig};
 use crate::HarmonyError;
 
 mod convert;
+mod dataset;
 mod encoding;
 mod gil;
 mod interop;
@@ -114,6 +115,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(interop::response_output_from_harmony, m)?)?;
     m.add_function(wrap_pyfunction!(interop::response_object, m)?)?;
     m.add_function(wrap_pyfunction!(interop::prompt_for, m)?)?;
+    m.add_function(wrap_pyfunction!(dataset::tokenize_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(dataset::tokenize_lines, m)?)?;
     m.add_function(wrap_pyfunction!(interop::completion_grammar_for, m)?)?;
     Ok(())
 }

@@ -15,6 +15,7 @@ mod tools;
 mod training;
 mod typescript;
 
+pub(crate) use cache::setup_messages_only;
 pub use cache::{RenderCache, DEFAULT_CAPACITY_BYTES};
 pub use training::{MessageSpan, TrainOn};
 
@@ -131,7 +132,7 @@ impl HarmonyEncoding {
     /// of the message; callers truncate.
     fn render_cached(&self, message: &Message, out: &mut Vec<Rank>, options: RenderOptions) -> Result<()> {
         let cache = RenderCache::global();
-        let key = cache.key(message, options);
+        let key = if cache::skips(message) { None } else { cache.key(message, options) };
         if let Some(tokens) = key.as_ref().and_then(|k| cache.get(k)) {
             out.extend_from_slice(&tokens);
             return Ok(());
