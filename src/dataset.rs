@@ -82,6 +82,14 @@ fn conversation(row: &[u8], options: &RowOptions) -> Result<Conversation> {
     if row.trim_ascii().is_empty() {
         return Err(HarmonyError::InvalidRequest("empty: no JSON value".into()));
     }
+    // Harmony rows parse straight into the data model, without a JSON tree.
+    if options.format == RowFormat::Harmony {
+        match row.trim_ascii_start().first() {
+            Some(b'{') => return Ok(serde_json::from_slice(row)?),
+            Some(b'[') => return Ok(Conversation::from_messages(serde_json::from_slice::<Vec<Message>>(row)?)),
+            _ => {}
+        }
+    }
     let value: Value = serde_json::from_slice(row)?;
     match options.format {
         RowFormat::Harmony => match value {

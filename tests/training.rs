@@ -136,3 +136,44 @@ fn no_assistant_no_mask_and_bad_train_on() {
     let err = "everything".parse::<TrainOn>().expect_err("rejected");
     assert!(err.to_string().contains("train_on must be"));
 }
+
+#[test]
+fn dataset_rows_are_the_training_render() {
+    use openai_harmony::dataset::{RowFormat, RowOptions};
+    use openai_harmony::interop::{conversation_from_chat_completions, ConversionOptions};
+    let enc = common::enc();
+    let convo = tool_conversation();
+    let json = convo.to_json().expect("json");
+    let messages = serde_json::to_string(&convo.messages).expect("json");
+    let rows = [json.as_str(), "{oops", messages.as_str(), "  ", "[1]"];
+    let options = RowOptions::default();
+    let out = enc.tokenize_rows(&rows, &options);
+    let (tokens, mask) =
+        enc.render_conversation_for_training_with_mask(&convo, None, TrainOn::AllAssistant).expect("renders");
+    assert_eq!(out.rows, [0, 2]);
+    assert_eq!(out.offsets, [0, tokens.len(), 2 * tokens.len()]);
+    assert_eq!(out.tokens[..tokens.len()], tokens[..]);
+    assert_eq!(out.tokens[tokens.len()..], tokens[..]);
+    assert_eq!(out.mask[..tokens.len()], mask[..]);
+    let failed: Vec<usize> = out.errors.iter().map(|(i, _)| *i).collect();
+    assert_eq!(failed, [1, 3, 4]);
+    assert!(out.errors[1].1.to_string().contains("empty"), "{}", out.errors[1].1);
+
+    // Lines: a final newline ends the last line and starts none.
+    let data = format!("{json}\n\n{json}");
+    let lines = enc.tokenize_lines(data.as_bytes(), &options);
+    assert_eq!((lines.rows.clone(), lines.errors.len()), (vec![0, 2], 1));
+    assert_eq!(enc.tokenize_lines(format!("{json}\n").as_bytes(), &options).rows, [0]);
+    assert!(enc.tokenize_lines(b"", &options).rows.is_empty() && enc.tokenize_lines(b"", &options).errors.is_empty());
+
+    // Chat rows go through the interop conversion.
+    let request = serde_json::json!({"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}]});
+    let conversion = ConversionOptions { conversation_start_date: Some("2026-01-01".into()) };
+    let chat = RowOptions { format: RowFormat::Chat, conversion: conversion.clone(), ..RowOptions::default() };
+    let text = request.to_string();
+    let out = enc.tokenize_rows(&[text.as_str()], &chat);
+    let convo = conversation_from_chat_completions(&request, &conversion).expect("converts");
+    let (tokens, _) = enc.render_conversation_for_training_with_mask(&convo, None, TrainOn::AllAssistant).expect("renders");
+    assert_eq!(out.tokens, tokens);
+    assert!("xml".parse::<RowFormat>().is_err());
+}

@@ -32,7 +32,7 @@ from .datasets import _encoding
 CHUNK_BYTES = 1 << 20
 MAX_HELD = 32
 GROUP_ROWS = 16_384
-GROUP_TOKENS = 16 << 20
+GROUP_TOKENS = 4 << 20
 
 
 class TokenizeError(Exception):

@@ -325,7 +325,7 @@ def cmd_tokenize(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -
     skipped = f", {summary.skipped:,} invalid lines skipped" if summary.skipped else ""
     print(
         f"harmony: {summary.rows:,} conversations, {summary.tokens:,} tokens into {args.output}{skipped}"
-        f" in {summary.seconds:.1f} s ({rate:,.0f} conversations/s, {summary.tokens / max(summary.seconds, 1e-9):,.0f}"
+        f" in {summary.seconds:.2f} s ({rate:,.0f} conversations/s, {summary.tokens / max(summary.seconds, 1e-9):,.0f}"
         " tokens/s)",
         file=sys.stderr,
     )

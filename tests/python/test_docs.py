@@ -1,5 +1,6 @@
-"""The Python examples of README.md and the docs (python, performance, interop, constrained)
-run as written (except blocks marked `# requires: PACKAGE`)."""
+"""The Python examples of README.md and the docs (python, performance,
+interop, constrained, training) run as written (except blocks marked
+`# requires: PACKAGE`)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def python_blocks(relative: str) -> List[Tuple[str, str]]:
     return [(f"{relative}#{i}", block) for i, block in enumerate(blocks)]
 
 
-DOCS = ["README.md", "docs/python.md", "docs/performance.md", "docs/interop.md", "docs/constrained.md"]
+DOCS = ["README.md", "docs/python.md", "docs/performance.md", "docs/interop.md", "docs/constrained.md", "docs/training.md"]
 BLOCKS = [
     (name, code)
     for doc in DOCS
