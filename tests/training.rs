@@ -167,13 +167,15 @@ fn dataset_rows_are_the_training_render() {
     assert!(enc.tokenize_lines(b"", &options).rows.is_empty() && enc.tokenize_lines(b"", &options).errors.is_empty());
 
     // Chat rows go through the interop conversion.
-    let request = serde_json::json!({"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}]});
+    let request =
+        serde_json::json!({"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}]});
     let conversion = ConversionOptions { conversation_start_date: Some("2026-01-01".into()) };
     let chat = RowOptions { format: RowFormat::Chat, conversion: conversion.clone(), ..RowOptions::default() };
     let text = request.to_string();
     let out = enc.tokenize_rows(&[text.as_str()], &chat);
     let convo = conversation_from_chat_completions(&request, &conversion).expect("converts");
-    let (tokens, _) = enc.render_conversation_for_training_with_mask(&convo, None, TrainOn::AllAssistant).expect("renders");
+    let (tokens, _) =
+        enc.render_conversation_for_training_with_mask(&convo, None, TrainOn::AllAssistant).expect("renders");
     assert_eq!(out.tokens, tokens);
     assert!("xml".parse::<RowFormat>().is_err());
 }
