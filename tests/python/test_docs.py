@@ -22,7 +22,14 @@ def python_blocks(relative: str) -> List[Tuple[str, str]]:
     return [(f"{relative}#{i}", block) for i, block in enumerate(blocks)]
 
 
-DOCS = ["README.md", "docs/python.md", "docs/performance.md", "docs/interop.md", "docs/constrained.md", "docs/training.md"]
+DOCS = [
+    "README.md",
+    "docs/python.md",
+    "docs/performance.md",
+    "docs/interop.md",
+    "docs/constrained.md",
+    "docs/training.md",
+]
 BLOCKS = [
     (name, code)
     for doc in DOCS
