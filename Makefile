@@ -105,9 +105,13 @@ python-lint: python
 python: $(VENV)/.installed
 
 $(VENV)/.installed: $(PACKAGE_SOURCES)
+	@echo "== creating $(VENV) and installing the package into it (the first time builds the Rust extension in release mode: a few minutes on two cores)"
 	test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
+	@echo "== upgrading pip"
 	$(VENV_PY) -m pip install -q --upgrade pip
+	@echo "== pip install \".[dev,datasets,ray]\": building openai-harmony with maturin (cargo build --release), then pytest, mypy, ruff, llguidance, pyarrow, datasets, ray"
 	$(VENV_PY) -m pip install -q ".[dev,datasets,ray]"
+	@echo "== $(VENV) is ready"
 	touch $@
 
 ## Criterion benches (encoding load, encode, render, parse), then the Python

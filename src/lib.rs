@@ -33,6 +33,12 @@ pub mod tokenizer;
 #[cfg(feature = "python")]
 mod py;
 
+/// The `serde_json` this crate is built with: tool parameters, response
+/// formats and interop requests are `serde_json::Value`s, so callers can
+/// write `openai_harmony::serde_json::json!(…)` without a dependency of their
+/// own (or of a different version).
+pub use serde_json;
+
 pub use batch::RenderKind;
 pub use encoding::{load_harmony_encoding, FormattingToken, HarmonyEncoding, HarmonyEncodingName};
 pub use error::HarmonyError;

@@ -37,8 +37,10 @@ from ._models import (
     ToolDescription,
     ToolNamespaceConfig,
 )
+from ._native import __version__
 
 __all__ = [
+    "__version__",
     "Author",
     "ChannelConfig",
     "Content",

@@ -4,6 +4,8 @@ from typing import Any, List, Optional, Tuple, final
 
 from typing_extensions import Self, disjoint_base
 
+__version__: str
+
 __all__ = [
     "ChatCompletionStream",
     "HarmonyEncoding",

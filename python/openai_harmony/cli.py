@@ -8,7 +8,9 @@ with status 1.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import os
 import re
 import sys
 from collections import Counter
@@ -48,11 +50,61 @@ def _read(path: Optional[str]) -> str:
         raise CliError(f"cannot read {path}: {e.strerror}") from None
 
 
+# One past the largest token id (the last special token).
+_VOCAB_END = 201_089
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
 def _load_json(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise CliError(f"invalid JSON: {e}") from None
+    except RecursionError:
+        raise CliError("invalid input: JSON nested too deeply") from None
+
+
+def _write_json(out: IO[str], value: Any, indent: Optional[int] = None) -> None:
+    """Every JSON the command prints: UTF-8 as is, one document per line
+    unless indented."""
+    out.write(json.dumps(value, ensure_ascii=False, indent=indent) + "\n")
+
+
+def _check_shape(doc: Any) -> Dict[str, Any]:
+    """The document as ``{"messages": [objects…]}``, or a one-line error
+    naming what is wrong with it."""
+    if isinstance(doc, list):
+        doc = {"messages": doc}
+    if not isinstance(doc, dict):
+        raise CliError(
+            'expected a conversation: an object with "messages" (harmony or Chat Completions)'
+            f" or a list of messages, got {_kind(doc)}"
+        )
+    if "messages" not in doc:
+        keys = ", ".join(sorted(map(str, doc))) or "none"
+        raise CliError(f'no "messages" in the object (its keys: {keys}); expected {{"messages": [...]}}')
+    messages = doc["messages"]
+    if not isinstance(messages, list):
+        raise CliError(f'"messages" must be a list, got {_kind(messages)}')
+    if not messages:
+        raise CliError('"messages" is empty: there is no conversation to render')
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            raise CliError(f"messages[{i}] must be an object, got {_kind(m)}")
+    return doc
 
 
 def _is_chat_request(doc: Any) -> bool:
@@ -75,9 +127,7 @@ def _is_chat_request(doc: Any) -> bool:
 def load_conversation(text: str, source: str = "auto", date: Optional[str] = None) -> Conversation:
     """A harmony conversation JSON or a Chat Completions request (``source``:
     ``auto``, ``harmony`` or ``chat``)."""
-    doc = _load_json(text)
-    if isinstance(doc, list):
-        doc = {"messages": doc}
+    doc = _check_shape(_load_json(text))
     if source == "chat" or (source == "auto" and _is_chat_request(doc)):
         from .interop import conversation_from_chat_completions
 
@@ -105,11 +155,21 @@ def _parse_tokens(enc: HarmonyEncoding, text: str) -> List[int]:
         ids = _load_json(stripped)
         if not isinstance(ids, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in ids):
             raise CliError("a JSON token list must hold integers only")
-        return list(ids)
-    if stripped and re.fullmatch(r"[\d\s,]+", stripped):
-        return [int(t) for t in re.split(r"[\s,]+", stripped) if t]
+        return _check_ids(ids)
+    if stripped and re.fullmatch(r"[-\d\s,]+", stripped):
+        try:
+            return _check_ids([int(t) for t in re.split(r"[\s,]+", stripped) if t])
+        except ValueError:
+            raise CliError("token ids must be whitespace- or comma-separated integers") from None
     # A file's final newline is not part of the completion.
     return enc.encode(text.rstrip("\r\n"), allowed_special="all")
+
+
+def _check_ids(ids: List[int]) -> List[int]:
+    for i, t in enumerate(ids):
+        if not 0 <= t < _VOCAB_END:
+            raise CliError(f"token id {t} (position {i}) is not in the vocabulary: ids run from 0 to {_VOCAB_END - 1}")
+    return list(ids)
 
 
 # --- colour -------------------------------------------------------------------
@@ -184,7 +244,13 @@ def inspect_text(enc: HarmonyEncoding, convo: Conversation, color: bool, mode: s
 # --- subcommands ----------------------------------------------------------------
 
 
-def _role_arg(value: str) -> Optional[Role]:
+def _role_arg(value: str, tokens: List[int], enc: HarmonyEncoding) -> Optional[Role]:
+    """``auto``: no role when the completion starts with ``<|start|>`` (it
+    names its own), else ``assistant`` (it continues the prompt's
+    ``<|start|>assistant``). ``none`` or a role name: as given."""
+    if value == "auto":
+        start = enc.encode("<|start|>", allowed_special="all")[0]
+        return None if tokens[:1] == [start] else Role.ASSISTANT
     if value == "none":
         return None
     try:
@@ -203,27 +269,39 @@ def cmd_render(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> 
             {"index": s.index, "role": s.role.value, "channel": s.channel, "start": s.start, "end": s.end}
             for s in enc.message_spans(convo)
         ]
-        doc = {"tokens": tokens, "text": enc.decode(tokens), "messages": spans}
-        out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        _write_json(out, {"tokens": tokens, "text": enc.decode(tokens), "messages": spans})
     else:
         out.write(enc.decode(tokens) + "\n")
 
 
 def cmd_parse(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> None:
     tokens = _parse_tokens(enc, _read(args.file))
-    role = _role_arg(args.role)
+    role = _role_arg(args.role, tokens, enc)
     if args.events:
         parser = StreamableParser(enc, role, strict=not args.lenient)
         for token in tokens:
             parser.process(token)
             for event in parser.drain_events():
-                out.write(json.dumps(_event_dict(event), ensure_ascii=False) + "\n")
+                _write_json(out, _event_dict(event))
         parser.process_eos()
         for event in parser.drain_events():
-            out.write(json.dumps(_event_dict(event), ensure_ascii=False) + "\n")
+            _write_json(out, _event_dict(event))
+        _report(parser.diagnostics)
         return
-    messages = enc.parse_messages_from_completion_tokens(tokens, role, strict=not args.lenient)
-    out.write(json.dumps([m.to_dict() for m in messages], ensure_ascii=False, indent=2) + "\n")
+    parsed = enc.parse_completion(tokens, role, strict=not args.lenient)
+    _report(parsed.diagnostics)
+    messages = [m.to_dict() for m in parsed.messages]
+    if args.format == "json":
+        diagnostics = [{"position": d.position, "kind": d.kind, "detail": d.detail} for d in parsed.diagnostics]
+        _write_json(out, {"messages": messages, "diagnostics": diagnostics}, indent=2)
+    else:
+        _write_json(out, messages, indent=2)
+
+
+def _report(diagnostics: Sequence[Any]) -> None:
+    """Each repair lenient parsing made, on stderr."""
+    for d in diagnostics:
+        print(f"harmony: repaired at token {d.position}: {d.kind}: {d.detail}", file=sys.stderr)
 
 
 def _event_dict(event: Any) -> Dict[str, Any]:
@@ -236,10 +314,18 @@ def _event_dict(event: Any) -> Dict[str, Any]:
     return {"event": kind, **body}
 
 
+def _use_color(args: argparse.Namespace, out: IO[str]) -> bool:
+    """--color always/never wins; auto (the default) colours a terminal
+    unless NO_COLOR is set (https://no-color.org); --no-color is never."""
+    choice = "never" if args.no_color else args.color
+    if choice != "auto":
+        return choice == "always"
+    return not os.environ.get("NO_COLOR") and out.isatty()
+
+
 def cmd_inspect(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> None:
     convo = load_conversation(_read(args.file), args.source, args.date)
-    color = not args.no_color and out.isatty()
-    out.write(inspect_text(enc, convo, color) + "\n")
+    out.write(inspect_text(enc, convo, _use_color(args, out)) + "\n")
 
 
 DEMO_COMPLETION = (
@@ -292,7 +378,7 @@ def demo_conversation() -> Conversation:
 
 
 def cmd_demo(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> None:
-    style = _Style(not args.no_color and out.isatty())
+    style = _Style(_use_color(args, out))
     convo = demo_conversation()
     prompt = enc.render_conversation_for_completion(convo, Role.ASSISTANT)
     out.write(style.header("# The conversation, rendered (harmony inspect)") + "\n\n")
@@ -331,8 +417,29 @@ def cmd_tokenize(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -
     )
 
 
+def _date(value: str) -> str:
+    """--date: a calendar date, YYYY-MM-DD."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return datetime.date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
+    raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}")
+
+
+def _color_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--color",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="colour special tokens and headers (default: auto, on a terminal unless NO_COLOR is set)",
+    )
+    p.add_argument("--no-color", action="store_true", help="same as --color never")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="harmony", description="Render, parse and inspect the harmony format of gpt-oss.")
+    ap.add_argument("--version", action="version", version=f"harmony (openai-harmony {_native.__version__})")
     sub = ap.add_subparsers(dest="command", required=True)
 
     def conversation_input(p: argparse.ArgumentParser) -> None:
@@ -342,25 +449,61 @@ def build_parser() -> argparse.ArgumentParser:
             dest="source",
             choices=["auto", "harmony", "chat"],
             default="auto",
-            help="input kind: a harmony conversation or a Chat Completions request (default: detect)",
+            help="input kind: a harmony conversation or a Chat Completions request (default: auto, detected from"
+            " the keys: model, tools, tool_calls, reasoning_content and the like mean Chat Completions)",
         )
-        p.add_argument("--date", help="current date for Chat Completions input (default: today)")
+        p.add_argument(
+            "--date",
+            type=_date,
+            help="the system message's current date (YYYY-MM-DD) for Chat Completions input (default: today)",
+        )
 
     p = sub.add_parser("render", help="render a conversation to tokens or text")
     conversation_input(p)
-    p.add_argument("--for", dest="mode", choices=["completion", "training", "conversation"], default="completion")
-    p.add_argument("--format", choices=["text", "tokens", "json"], default="text")
-    p.add_argument("--role", default="assistant", help="next turn's role with --for completion")
+    p.add_argument(
+        "--for",
+        dest="mode",
+        choices=["completion", "training", "conversation"],
+        default="completion",
+        help="completion: the prompt for the next turn (default); training: the training render;"
+        " conversation: the messages as they are",
+    )
+    p.add_argument(
+        "--format",
+        choices=["text", "tokens", "json"],
+        default="text",
+        help="text (default); tokens: the ids, space-separated; json: tokens, text and message spans",
+    )
+    p.add_argument(
+        "--role",
+        default="assistant",
+        help="with --for completion, the next turn's role: the prompt ends with <|start|>ROLE (default: assistant)",
+    )
 
     p = sub.add_parser("parse", help="parse completion tokens into messages")
     p.add_argument("file", nargs="?", help="token ids (JSON list or whitespace-separated) or text (default: stdin)")
-    p.add_argument("--role", default="assistant", help="role the completion starts in, or 'none'")
-    p.add_argument("--lenient", action="store_true", help="repair malformed output instead of failing")
-    p.add_argument("--events", action="store_true", help="print stream events (JSON lines)")
+    p.add_argument(
+        "--role",
+        default="auto",
+        help="the role the completion starts in: auto (default: none when it starts with <|start|>, else"
+        " assistant, which continues the prompt's <|start|>assistant), none, or a role name",
+    )
+    p.add_argument(
+        "--lenient",
+        action="store_true",
+        help="repair malformed output instead of failing; each repair is reported on stderr",
+    )
+    p.add_argument("--events", action="store_true", help="print the stream events instead, one JSON object a line")
+    p.add_argument(
+        "--format",
+        choices=["messages", "json"],
+        default="messages",
+        help="messages: the list of messages (default); json: {messages, diagnostics} with lenient parsing's repairs",
+    )
 
     p = sub.add_parser("inspect", help="show a rendered conversation message by message, with token counts")
     conversation_input(p)
-    p.add_argument("--no-color", action="store_true")
+    _color_options(p)
 
     p = sub.add_parser("tokenize", help="tokenize a JSONL file of conversations into Parquet training columns")
     p.add_argument("input", help="JSONL file, one conversation per line ('-': stdin)")
@@ -380,7 +523,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--workers", type=int, help="worker threads (default: all cores)")
     p.add_argument("--skip-invalid", action="store_true", help="skip bad lines (reported on stderr) instead of failing")
-    p.add_argument("--date", help="current date of the system message for --from chat (default: today)")
+    p.add_argument(
+        "--date", type=_date, help="the system message's current date (YYYY-MM-DD) for --from chat (default: today)"
+    )
     p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -389,7 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser("demo", help="render, inspect and parse an embedded example")
-    p.add_argument("--no-color", action="store_true")
+    _color_options(p)
     return ap
 
 
@@ -416,6 +561,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("harmony: interrupted", file=sys.stderr)
         return 130
+    except RecursionError:
+        print("harmony: error: input nested too deeply", file=sys.stderr)
+        return 1
+    except Exception as e:  # never a traceback: one line naming what failed
+        detail = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        print(f"harmony: error: {type(e).__name__}{': ' + detail if detail else ''}", file=sys.stderr)
+        return 1
     return 0
 
 

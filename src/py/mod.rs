@@ -98,6 +98,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<encoding::PyHarmonyEncoding>()?;
     m.add_class::<parser::PyStreamableParser>()?;
     m.add("HarmonyError", m.py().get_type::<PyHarmonyError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(browser_tool_json, m)?)?;
     m.add("NotPlainJson", m.py().get_type::<NotPlainJson>())?;
     m.add("ContentJsonError", m.py().get_type::<ContentJsonError>())?;

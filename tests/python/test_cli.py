@@ -113,7 +113,19 @@ def test_inspect_plain_and_colour(convo_file: Path, capsys: pytest.CaptureFixtur
         (["parse"], "[1, 2, 99999999]", "harmony: error:"),
         (["parse"], '["a"]', "integers only"),
         (["parse", "--role", "robot"], "[1]", "unknown role"),
-        (["render", "--role", "robot"], '{"messages": []}', "robot"),
+        (["render", "--role", "robot"], '[{"role": "user", "content": "hi"}]', "robot"),
+        # Valid JSON of the wrong shape, and numbers out of range.
+        (["render"], "42", "got a number"),
+        (["render"], "null", "got null"),
+        (["render"], '"str"', "got a string"),
+        (["render"], '{"messages": "x"}', '"messages" must be a list, got a string'),
+        (["render"], '{"messages": [5]}', "messages[0] must be an object, got a number"),
+        (["render"], "[]", '"messages" is empty'),
+        (["render"], '{"foo": 1}', 'no "messages" in the object (its keys: foo)'),
+        (["inspect"], "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        (["parse"], "[1, 2, -5]", "token id -5 (position 2) is not in the vocabulary"),
+        (["parse"], "[99999999999]", "token id 99999999999 (position 0)"),
+        (["parse"], "1 2 -3", "token id -3 (position 2)"),
     ],
 )
 def test_bad_input_is_one_line(argv: List[str], stdin: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -132,3 +144,52 @@ def test_demo_and_console_script(capsys: pytest.CaptureFixture[str]) -> None:
     assert script is not None, "the wheel installs a `harmony` script"
     done = subprocess.run([script, "parse"], input="[1, 2, 3]", capture_output=True, text=True, check=False)
     assert done.returncode == 1 and "Traceback" not in done.stderr
+
+
+def test_dates_are_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["render", "--date", "2026-13-01"])
+    assert exited.value.code == 2 and "expected a date as YYYY-MM-DD, got '2026-13-01'" in capsys.readouterr().err
+    request = '{"model": "m", "messages": [{"role": "user", "content": "hi"}]}'
+    code, out, _ = run(["render", "--date", "2026-02-03"], capsys, stdin=request)
+    assert code == 0 and "Current date: 2026-02-03" in out
+
+
+def test_colour_follows_no_color_and_the_option(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    convo = '[{"role": "user", "content": "hi"}]'
+    code, out, _ = run(["inspect", "--color", "always"], capsys, stdin=convo)
+    assert code == 0 and "\x1b[" in out
+    for argv in (["inspect", "--color", "never"], ["inspect", "--no-color"], ["inspect"]):
+        code, out, _ = run(argv, capsys, stdin=convo)
+        assert code == 0 and "\x1b[" not in out, argv  # captured output is not a terminal
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    code, out, _ = run(["inspect"], capsys, stdin=convo)
+    assert code == 0 and "\x1b[" not in out
+    code, out, _ = run(["inspect", "--color", "always"], capsys, stdin=convo)
+    assert "\x1b[" in out
+
+
+def test_parse_role_is_detected(capsys: pytest.CaptureFixture[str]) -> None:
+    continued = "<|channel|>final<|message|>Hi<|return|>"
+    whole = "<|start|>assistant<|channel|>final<|message|>Hi<|return|>"
+    for text in (continued, whole):
+        code, out, err = run(["parse"], capsys, stdin=text)
+        assert code == 0, err
+        assert json.loads(out)[0]["channel"] == "final"
+    code, out, err = run(["parse", "--role", "none"], capsys, stdin=continued)
+    assert code == 1 and err.startswith("harmony: error: ")  # no <|start|>: not a message
+
+
+def test_lenient_repairs_are_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    broken = "<|channel|>analysis<|message|>Think.<|end|>oops<|start|>assistant<|channel|>final<|message|>Hi<|return|>"
+    code, out, err = run(["parse", "--lenient"], capsys, stdin=broken)
+    assert code == 0 and [m["channel"] for m in json.loads(out)] == ["analysis", "final"]
+    repairs = err.strip().splitlines()
+    assert repairs and all(line.startswith("harmony: repaired at token ") for line in repairs), err
+    code, out, err = run(["parse", "--lenient", "--format", "json"], capsys, stdin=broken)
+    doc = json.loads(out)
+    assert [d["kind"] for d in doc["diagnostics"]] == [line.split(": ")[2] for line in repairs]
+    assert len(doc["messages"]) == 2
