@@ -62,9 +62,13 @@ ref-suite: python
 	elif [ -n "$$HARMONY_REQUIRE_VECTORS" ]; then echo "ref-suite: $(SHARED)/vocab is missing"; exit 1; \
 	else echo "ref-suite: SKIPPED, $(SHARED)/vocab is missing"; fi
 
+## The recorded vectors' summary (cargo hides what passing tests print) is
+## collected in target/tmp/vector-report.txt and shown after the run.
 rust-test:
+	rm -f target/tmp/vector-report.txt
 	$(CARGO) test --all-targets
 	$(CARGO) test --doc
+	@echo "== recorded vectors (../shared/vectors/public):"; cat target/tmp/vector-report.txt 2>/dev/null || echo "   no vector test ran"
 
 python-test: python
 	HARMONY_XGRAMMAR_PYTHON="$(CURDIR)/$(XG_VENV)/bin/python" $(VENV_PY) -m pytest -q

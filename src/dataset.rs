@@ -80,7 +80,7 @@ pub struct TokenColumns {
 
 fn conversation(row: &[u8], options: &RowOptions) -> Result<Conversation> {
     if row.trim_ascii().is_empty() {
-        return Err(HarmonyError::InvalidRequest("empty: no JSON value".into()));
+        return Err(HarmonyError::InvalidConversation("an empty row, no JSON value".into()));
     }
     // Harmony rows parse straight into the data model, without a JSON tree.
     if options.format == RowFormat::Harmony {
@@ -98,7 +98,7 @@ fn conversation(row: &[u8], options: &RowOptions) -> Result<Conversation> {
                 Ok(Conversation::from_messages(messages))
             }
             Value::Object(_) => Ok(serde_json::from_value(value)?),
-            other => Err(HarmonyError::InvalidRequest(format!(
+            other => Err(HarmonyError::InvalidConversation(format!(
                 "a harmony row must be a conversation object or a list of messages, got {}",
                 json_kind(&other)
             ))),
@@ -108,7 +108,7 @@ fn conversation(row: &[u8], options: &RowOptions) -> Result<Conversation> {
                 conversation_from_chat_completions(&serde_json::json!({ "messages": messages }), &options.conversion)
             }
             Value::Object(_) => conversation_from_chat_completions(&value, &options.conversion),
-            other => Err(HarmonyError::InvalidRequest(format!(
+            other => Err(HarmonyError::InvalidConversation(format!(
                 "a chat row must be a request object or a list of messages, got {}",
                 json_kind(&other)
             ))),

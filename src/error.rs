@@ -102,6 +102,11 @@ pub enum HarmonyError {
     /// grammar syntax; the text names the option and the value.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+
+    /// A row of training data that is not a conversation (empty, or JSON
+    /// of another shape); the text says what it is instead.
+    #[error("invalid conversation: {0}")]
+    InvalidConversation(String),
 }
 
 impl From<serde_json::Error> for HarmonyError {

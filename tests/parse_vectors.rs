@@ -221,10 +221,13 @@ fn parse_and_stream_vectors() {
             }
         }
     }
-    println!(
-        "parse+stream vectors: {} same as the reference, {} documented deviations, {} failures",
-        counts[0], counts[1], counts[2]
-    );
+    common::report(&format!(
+        "parse.jsonl + stream.jsonl: {} vectors, {} as the reference, {} documented deviations, {} failures",
+        counts[0] + counts[1] + counts[2],
+        counts[0],
+        counts[1],
+        counts[2]
+    ));
     assert!(failures.is_empty(), "{} vectors fail:\n{}", failures.len(), failures.join("\n"));
     for kind in ["constrain", "never_raises"] {
         let mut found = deviations.get(kind).cloned().unwrap_or_default();

@@ -73,7 +73,7 @@ fn render_vectors() {
         vectors.len(),
         shown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n")
     );
-    eprintln!("render vectors: {} passed", vectors.len());
+    common::report(&format!("render.jsonl: {} vectors, all passed", vectors.len()));
 }
 
 #[test]
@@ -122,5 +122,5 @@ fn tokenizer_vectors() {
         }
     }
     assert!(failures.is_empty(), "{} tokenizer vectors failed:\n{}", failures.len(), failures.join("\n"));
-    eprintln!("tokenizer vectors: {} passed", vectors.len());
+    common::report(&format!("tokenizer.jsonl: {} vectors, all passed", vectors.len()));
 }

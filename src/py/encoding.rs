@@ -63,7 +63,9 @@ fn message_render_error(e: HarmonyError) -> PyErr {
 fn render_kind(mode: &str, next_turn_role: Option<&str>) -> PyResult<RenderKind> {
     match (mode, role_of(next_turn_role)?) {
         ("completion", Some(role)) => Ok(RenderKind::Completion(role)),
-        ("completion", None) => Err(to_py(HarmonyError::UnknownRole("(none given)".into()))),
+        ("completion", None) => {
+            Err(to_py(HarmonyError::InvalidArgument("mode \"completion\" needs next_turn_role".into())))
+        }
         ("training", _) => Ok(RenderKind::Training),
         ("conversation", _) => Ok(RenderKind::Conversation),
         (other, _) => Err(PyValueError::new_err(format!(

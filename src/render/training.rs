@@ -51,7 +51,7 @@ impl FromStr for TrainOn {
         match s {
             "all_assistant" => Ok(TrainOn::AllAssistant),
             "last_assistant_turn" => Ok(TrainOn::LastAssistantTurn),
-            other => Err(HarmonyError::InvalidRequest(format!(
+            other => Err(HarmonyError::InvalidArgument(format!(
                 "train_on must be \"all_assistant\" or \"last_assistant_turn\", got {other:?}"
             ))),
         }

@@ -40,7 +40,7 @@ pub fn read_vectors(name: &str) -> Option<Vec<Value>> {
             panic!("{} not found and HARMONY_REQUIRE_VECTORS is set", path.display())
         }
         Err(_) => {
-            eprintln!("SKIP: {} not found; set HARMONY_VECTORS_DIR to run these vectors", path.display());
+            report(&format!("{name}: SKIPPED, {} not found (set HARMONY_VECTORS_DIR)", path.display()));
             return None;
         }
     };
@@ -50,6 +50,17 @@ pub fn read_vectors(name: &str) -> Option<Vec<Value>> {
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad vector line in {name}: {e}")))
             .collect(),
     )
+}
+
+/// Records a line of the vector summary: `make rust-test` prints the file
+/// after the tests, since cargo hides what passing tests print.
+pub fn report(line: &str) {
+    use std::io::Write;
+    eprintln!("{line}");
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("vector-report.txt");
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = writeln!(f, "{line}");
+    }
 }
 
 /// The loose error comparison of `check.py`: the reference message, minus
