@@ -417,6 +417,12 @@ def cmd_tokenize(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -
     )
 
 
+def cmd_serve(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> None:
+    from .server import serve
+
+    serve(args.host, args.port, args.model, args.delay)
+
+
 def _date(value: str) -> str:
     """--date: a calendar date, YYYY-MM-DD."""
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
@@ -533,6 +539,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="show a progress line on stderr (default: when stderr is a terminal)",
     )
 
+    p = sub.add_parser("serve", help="run the OpenAI-compatible server (openai_harmony.server) with the demo generator")
+    from .server import add_arguments
+
+    add_arguments(p)
+
     p = sub.add_parser("demo", help="render, inspect and parse an embedded example")
     _color_options(p)
     return ap
@@ -544,6 +555,7 @@ COMMANDS = {
     "inspect": cmd_inspect,
     "demo": cmd_demo,
     "tokenize": cmd_tokenize,
+    "serve": cmd_serve,
 }
 
 

@@ -1,4 +1,4 @@
-"""The reference server in examples/server, driven by the official ``openai`` client.
+"""The OpenAI-compatible server, ``openai_harmony.server``, driven by the official ``openai`` client.
 
 A ``ReplayGenerator`` stands in for the model: it replays completions
 recorded by rendering harmony messages with the library, and records the
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import sys
 import threading
 import urllib.error
@@ -54,11 +55,7 @@ from openai.types.responses import (
     ResponseTextDeltaEvent,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVER_DIR = ROOT / "examples" / "server"
-if str(SERVER_DIR) not in sys.path:
-    sys.path.insert(0, str(SERVER_DIR))
-harmony_server: ModuleType = importlib.import_module("harmony_server")
+harmony_server: ModuleType = importlib.import_module("openai_harmony.server")
 
 MODEL = "gpt-oss-test"
 START, END, RETURN, CALL = 200006, 200007, 200002, 200012
@@ -1033,3 +1030,117 @@ def test_wire_format_validates(harness: Harness, enc: HarmonyEncoding, scenario:
         event = events.validate_json(block.split("\n")[1][len("data: ") :])
         numbers.append(event.sequence_number)
     assert numbers == list(range(len(blocks)))
+
+
+# --- client errors are 4xx, logging, the demo, `harmony serve` -----------------
+
+
+def raw_exchange(base_url: str, head: str, body: bytes = b"") -> Tuple[int, Dict[str, Any]]:
+    """Sends a hand-written request (headers a client library would not send)."""
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(base_url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(head.encode("latin-1") + b"\r\n\r\n" + body)
+        sock.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    status_line, _, rest = data.partition(b"\r\n")
+    _, _, payload = rest.partition(b"\r\n\r\n")
+    return int(status_line.split()[1]), json.loads(payload or b"{}")
+
+
+def test_client_errors_are_4xx(harness: Harness) -> None:
+    url = harness.base_url + "/chat/completions"
+    ok_messages = [{"role": "user", "content": "hi"}]
+    cases = [
+        (json.dumps({"model": MODEL, "messages": [{"role": "user", "content": "\ud800"}]}).encode(), "lone surrogate"),
+        (b'{"model": "m", "messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
+        (json.dumps({"model": MODEL, "messages": ok_messages, "stream": "no"}).encode(), "stream must be a boolean"),
+    ]
+    for body, message in cases:
+        status, doc = post_raw(url, body)
+        assert status == 400 and message in doc["error"]["message"], (status, doc)
+    status, doc = post_raw(url, json.dumps({"model": MODEL, "messages": ok_messages, "stream": "no"}).encode())
+    assert doc["error"]["param"] == "stream"
+    status, doc = raw_exchange(harness.base_url, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: -5")
+    assert status == 400 and "Content-Length" in doc["error"]["message"]
+    big = 33 << 20
+    status, doc = raw_exchange(
+        harness.base_url, f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: {big}"
+    )
+    assert status == 413 and "over the limit" in doc["error"]["message"]
+    # Responses too.
+    status, doc = post_raw(harness.base_url + "/responses", json.dumps({"input": "\ud800"}).encode())
+    assert status == 400 and "lone surrogate" in doc["error"]["message"]
+
+
+def test_each_request_is_logged(enc: HarmonyEncoding, caplog: pytest.LogCaptureFixture) -> None:
+    server = harmony_server.make_server(harmony_server.demo_generator(enc), "127.0.0.1", 0, MODEL, log_requests=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.port}/v1"
+    try:
+        with caplog.at_level("INFO", logger="openai_harmony.server"):
+            urllib.request.urlopen(base + "/models", timeout=10).read()
+            post_raw(base + "/chat/completions", b"{oops")
+    finally:
+        server.shutdown()
+        server.server_close()
+    lines = [r.getMessage() for r in caplog.records if r.name == "openai_harmony.server"]
+    assert any(re.fullmatch(r"GET /v1/models 200 \d+\.\d ms", line) for line in lines), lines
+    assert any(re.fullmatch(r"POST /v1/chat/completions 400 \d+\.\d ms", line) for line in lines), lines
+
+
+def test_the_demo_calls_a_declared_tool(enc: HarmonyEncoding) -> None:
+    server = harmony_server.make_server(harmony_server.demo_generator(enc), "127.0.0.1", 0, MODEL, encoding=enc)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    client = openai.OpenAI(base_url=f"http://127.0.0.1:{server.port}/v1", api_key="x", max_retries=0, timeout=30)
+    try:
+        messages: List[Any] = [{"role": "user", "content": "Weather in Oslo?"}]
+        reply = client.chat.completions.create(model=MODEL, messages=messages, tools=CHAT_TOOLS)
+        choice = reply.choices[0]
+        assert choice.finish_reason == "tool_calls"
+        call = choice.message.tool_calls[0]  # type: ignore[index]
+        assert call.function.name == "get-weather"  # type: ignore[union-attr]
+        messages += [
+            choice.message.model_dump(exclude_none=True),
+            {"role": "tool", "tool_call_id": call.id, "content": "snow"},
+        ]
+        answer = client.chat.completions.create(model=MODEL, messages=messages, tools=CHAT_TOOLS)
+        assert answer.choices[0].finish_reason == "stop" and "tool" in (answer.choices[0].message.content or "")
+        plain = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Hi"}])
+        assert plain.choices[0].finish_reason == "stop"
+    finally:
+        client.close()
+        server.shutdown()
+        server.server_close()
+
+
+def test_harmony_serve(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "openai_harmony.cli", "serve", "--port", "0", "--delay", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        m = re.search(r"on (http://[\d.]+:\d+/v1)", line)
+        assert m, line
+        client = openai.OpenAI(base_url=m.group(1), api_key="x", max_retries=0, timeout=30)
+        reply = client.chat.completions.create(model="gpt-oss", messages=[{"role": "user", "content": "Hi"}])
+        assert "demo generator" in (reply.choices[0].message.content or "")
+        client.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert re.search(r"POST /v1/chat/completions 200 \d+\.\d ms", err), err

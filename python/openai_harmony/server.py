@@ -1,0 +1,556 @@
+"""A small OpenAI-compatible HTTP server for gpt-oss over ``openai_harmony``.
+
+Reference code, standard library only: ``POST /v1/chat/completions``,
+``POST /v1/responses`` (streaming or not) and ``GET /v1/models``. The model is
+a pluggable *generator*::
+
+    generator(prompt_tokens, stop_tokens, max_tokens) -> Iterable[int]
+
+that yields completion tokens. The server stops consuming it at the first
+stop token or after ``max_tokens`` tokens; a reply that ends without a stop
+token finishes with ``length`` (Chat Completions) or ``incomplete``
+(Responses). Everything else (prompts, tool names, parsing, chunks, events)
+is ``openai_harmony.interop``.
+
+``harmony serve`` (or ``python -m openai_harmony.server``) runs it with the
+demo generator, which replays a canned completion: a tool call when the
+request declares tools, else an answer. See examples/server/README.md for
+plugging in vLLM, transformers or llama.cpp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Literal, Optional, Sequence, Tuple
+
+from ._encoding import HarmonyEncoding, HarmonyEncodingName, HarmonyError, load_harmony_encoding
+from ._models import Message, Role, TextContent
+from .interop import (
+    ChatCompletionStream,
+    FinishReason,
+    ResponsesStream,
+    chat_completion_from_harmony,
+    prompt_for_chat_completions,
+    prompt_for_responses,
+    response_from_harmony,
+)
+
+Json = Dict[str, Any]
+logger = logging.getLogger("openai_harmony.server")
+Generator = Callable[[List[int], List[int], Optional[int]], Iterable[int]]
+"""``(prompt_tokens, stop_tokens, max_tokens) -> completion tokens``."""
+
+__all__ = ["MAX_BODY_BYTES", "Generator", "HarmonyServer", "demo_generator", "main", "make_server", "serve"]
+
+MAX_BODY_BYTES = 32 << 20
+"""The largest request body accepted by default (32 MiB); larger ones get 413."""
+
+
+class RequestError(Exception):
+    """A request the server refuses: an HTTP status and an OpenAI error body."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        type: str = "invalid_request_error",
+        param: Optional[str] = None,
+        code: Optional[str] = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body: Json = {"error": {"message": message, "type": type, "param": param, "code": code}}
+
+
+class _Run:
+    """One pass over the generator: tokens until a stop token or the budget."""
+
+    def __init__(self, generator: Generator, prompt: List[int], stop: List[int], max_tokens: Optional[int]) -> None:
+        self._generator = generator
+        self._prompt = prompt
+        self._stop_tokens = stop
+        self._stop = set(stop)
+        self._max = max_tokens
+        self.tokens: List[int] = []
+        self.stopped = False
+
+    def __iter__(self) -> Iterator[int]:
+        iterator = iter(self._generator(list(self._prompt), list(self._stop_tokens), self._max))
+        try:
+            while self._max is None or len(self.tokens) < self._max:
+                try:
+                    token = next(iterator)
+                except StopIteration:
+                    break
+                self.tokens.append(token)
+                yield token
+                if token in self._stop:
+                    self.stopped = True
+                    break
+        finally:
+            close = getattr(iterator, "close", None)
+            if callable(close):
+                close()
+
+    @property
+    def finish_reason(self) -> Optional[FinishReason]:
+        """``length`` when the completion did not end with a stop token; else
+        ``None`` (the library infers ``stop`` or ``tool_calls``)."""
+        return None if self.stopped else "length"
+
+
+def _max_tokens(request: Json, *fields: str) -> Optional[int]:
+    for field in fields:
+        value = request.get(field)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise RequestError(400, f"{field} must be a positive integer", param=field)
+        return value
+    return None
+
+
+def _input_items(request: Json) -> List[Json]:
+    """The request's ``input`` as a list of items (a string is one user message)."""
+    value = request.get("input")
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [{"type": "message", "role": "user", "content": value}]
+    if isinstance(value, list):
+        return [dict(item) if isinstance(item, dict) else item for item in value]
+    raise RequestError(400, "input must be a string or an array of items", param="input")
+
+
+class HarmonyServer(ThreadingHTTPServer):
+    """The HTTP server: the generator, the encoding and the stored responses."""
+
+    daemon_threads = True
+
+    def __init__(
+        self,
+        address: Tuple[str, int],
+        generator: Generator,
+        *,
+        model: str = "gpt-oss",
+        encoding: Optional[HarmonyEncoding] = None,
+        log_requests: bool = False,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
+        self.generator = generator
+        self.max_body_bytes = max_body_bytes
+        self.model = model
+        self.encoding = encoding or load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
+        self.log_requests = log_requests
+        self._responses: Dict[str, List[Json]] = {}
+        self._lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up is not an error worth a traceback.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    def store_response(self, response_id: str, items: List[Json]) -> None:
+        with self._lock:
+            self._responses[response_id] = items
+
+    def stored_items(self, response_id: str) -> Optional[List[Json]]:
+        with self._lock:
+            items = self._responses.get(response_id)
+            return None if items is None else list(items)
+
+
+def make_server(
+    generator: Generator,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    model: str = "gpt-oss",
+    *,
+    encoding: Optional[HarmonyEncoding] = None,
+    log_requests: bool = False,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> HarmonyServer:
+    """A server bound to ``host:port`` (port 0: any free port, see ``.port``);
+    run it with ``serve_forever()``. ``log_requests`` logs each request
+    (method, path, status, time) to the ``openai_harmony.server`` logger; a
+    body over ``max_body_bytes`` is refused with 413."""
+    return HarmonyServer(
+        (host, port),
+        generator,
+        model=model,
+        encoding=encoding,
+        log_requests=log_requests,
+        max_body_bytes=max_body_bytes,
+    )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: HarmonyServer
+    protocol_version = "HTTP/1.1"
+    _streaming = False  # whether the response headers went out (an event stream started)
+
+    # --- plumbing -----------------------------------------------------------
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # http.server's own lines (errors of malformed requests) go to the
+        # logger too, when logging is on.
+        if self.server.log_requests:
+            logger.info("%s - %s", self.address_string(), format % args)
+
+    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+        self._status = int(code) if str(code).isdigit() else 0
+
+    def _log_done(self, method: str, started: float) -> None:
+        if self.server.log_requests:
+            path = self.path.split("?", 1)[0]
+            elapsed = (time.perf_counter() - started) * 1000
+            logger.info("%s %s %s %.1f ms", method, path, getattr(self, "_status", 0) or "-", elapsed)
+
+    def _send_json(self, status: int, body: Json) -> None:
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _start_events(self) -> None:
+        self._streaming = True
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+    def _send_chunk(self, text: str) -> None:
+        data = text.encode("utf-8")
+        self.wfile.write(f"{len(data):x}\r\n".encode("ascii") + data + b"\r\n")
+        self.wfile.flush()
+
+    def _end_events(self) -> None:
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _read_json(self) -> Json:
+        length = self.headers.get("Content-Length")
+        if length is None:
+            if self.headers.get("Transfer-Encoding"):
+                self.close_connection = True
+            raise RequestError(411, "a Content-Length header is required")
+        if not length.strip().isdigit():
+            # Negative, or not a number: the body cannot be found, so the
+            # connection cannot be reused.
+            self.close_connection = True
+            raise RequestError(400, f"invalid Content-Length header {length!r}")
+        size = int(length)
+        if size > self.server.max_body_bytes:
+            self.close_connection = True
+            raise RequestError(413, f"the request body is {size} bytes, over the limit of {self.server.max_body_bytes}")
+        raw = self.rfile.read(size)
+        try:
+            body = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise RequestError(400, f"the request body is not valid JSON: {error}") from None
+        except RecursionError:
+            raise RequestError(400, "the request body is JSON nested too deeply") from None
+        if not isinstance(body, dict):
+            raise RequestError(400, "the request body must be a JSON object")
+        try:
+            # JSON may escape a lone surrogate ("\\ud800"), which no UTF-8
+            # text can hold: refuse it here rather than fail later.
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise RequestError(400, "the request body holds a lone surrogate (\\ud800-\\udfff) in a string") from None
+        except RecursionError:
+            raise RequestError(400, "the request body is JSON nested too deeply") from None
+        stream = body.get("stream", False)
+        if stream is not None and not isinstance(stream, bool):
+            raise RequestError(400, f"stream must be a boolean, got {json.dumps(stream)}", param="stream")
+        return body
+
+    def _model(self, request: Json) -> str:
+        model = request.get("model")
+        return model if isinstance(model, str) and model else self.server.model
+
+    # --- routing ------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        started = time.perf_counter()
+        try:
+            self._get()
+        finally:
+            self._log_done("GET", started)
+
+    def do_POST(self) -> None:
+        started = time.perf_counter()
+        try:
+            self._post()
+        finally:
+            self._log_done("POST", started)
+
+    def _get(self) -> None:
+        path = self.path.split("?", 1)[0].rstrip("/")
+        if path == "/v1/models":
+            model = {"id": self.server.model, "object": "model", "created": 0, "owned_by": "openai"}
+            self._send_json(200, {"object": "list", "data": [model]})
+        elif path.startswith("/v1/models/") and path[len("/v1/models/") :] == self.server.model:
+            self._send_json(200, {"id": self.server.model, "object": "model", "created": 0, "owned_by": "openai"})
+        else:
+            self._send_json(404, RequestError(404, f"no route for GET {path}", code="not_found").body)
+
+    def _post(self) -> None:
+        path = self.path.split("?", 1)[0].rstrip("/")
+        routes: Dict[str, Callable[[Json], None]] = {
+            "/v1/chat/completions": self._chat_completions,
+            "/v1/responses": self._responses,
+        }
+        self._streaming = False
+        try:
+            route = routes.get(path)
+            if route is None:
+                # Drain the body so the connection can be reused.
+                length = self.headers.get("Content-Length")
+                if length is not None and length.isdigit():
+                    self.rfile.read(int(length))
+                raise RequestError(404, f"no route for POST {path}", code="not_found")
+            route(self._read_json())
+        except RequestError as error:
+            self._send_json(error.status, error.body)
+        except HarmonyError as error:
+            self._send_json(400, RequestError(400, str(error)).body)
+        except (UnicodeEncodeError, RecursionError) as error:
+            # What no field check above caught, still the client's input.
+            self._send_json(400, RequestError(400, f"invalid request: {error}").body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception:
+            # A failing generator: a 500 if nothing was sent yet, else cut the stream.
+            logger.exception("error while serving POST %s", path)
+            self.close_connection = True
+            if not self._streaming:
+                self._send_json(500, RequestError(500, "internal server error", type="server_error").body)
+
+    # --- Chat Completions ---------------------------------------------------
+
+    def _chat_completions(self, request: Json) -> None:
+        enc = self.server.encoding
+        n = request.get("n")
+        if n is not None and n != 1:
+            raise RequestError(400, "only n=1 is supported", param="n")
+        max_tokens = _max_tokens(request, "max_completion_tokens", "max_tokens")
+        prompt = prompt_for_chat_completions(enc, request)
+        model = self._model(request)
+        run = _Run(self.server.generator, prompt.tokens, prompt.stop_tokens, max_tokens)
+
+        if not request.get("stream"):
+            tokens = list(run)
+            messages = enc.parse_messages_from_completion_tokens(tokens, Role.ASSISTANT, strict=False)
+            usage = {
+                "prompt_tokens": len(prompt.tokens),
+                "completion_tokens": len(tokens),
+                "total_tokens": len(prompt.tokens) + len(tokens),
+            }
+            body = chat_completion_from_harmony(
+                messages, request, finish_reason=run.finish_reason, model=model, usage=usage
+            )
+            self._send_json(200, body)
+            return
+
+        stream = ChatCompletionStream(enc, request, model=model, created=int(time.time()))
+        self._start_events()
+        for token in run:
+            for chunk in stream.process(token):
+                self._send_chunk(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n")
+        finish = stream.finish(run.finish_reason)
+        for chunk in finish:
+            self._send_chunk(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n")
+        options = request.get("stream_options")
+        if isinstance(options, dict) and options.get("include_usage"):
+            usage_chunk: Json = {
+                "id": stream.id,
+                "object": "chat.completion.chunk",
+                "created": finish[-1]["created"] if finish else int(time.time()),
+                "model": model,
+                "choices": [],
+                "usage": {
+                    "prompt_tokens": len(prompt.tokens),
+                    "completion_tokens": len(run.tokens),
+                    "total_tokens": len(prompt.tokens) + len(run.tokens),
+                },
+            }
+            self._send_chunk(f"data: {json.dumps(usage_chunk)}\n\n")
+        self._send_chunk("data: [DONE]\n\n")
+        self._end_events()
+
+    # --- Responses ----------------------------------------------------------
+
+    def _responses(self, request: Json) -> None:
+        enc = self.server.encoding
+        previous: Optional[List[Json]] = None
+        previous_id = request.get("previous_response_id")
+        if previous_id is not None:
+            previous = self.server.stored_items(str(previous_id))
+            if previous is None:
+                raise RequestError(
+                    400,
+                    f"Previous response with id '{previous_id}' not found.",
+                    param="previous_response_id",
+                    code="previous_response_not_found",
+                )
+        max_tokens = _max_tokens(request, "max_output_tokens")
+        inputs = _input_items(request)
+        prompt = prompt_for_responses(enc, request, previous)
+        model = self._model(request)
+        run = _Run(self.server.generator, prompt.tokens, prompt.stop_tokens, max_tokens)
+        store = request.get("store", True) is not False
+
+        if not request.get("stream"):
+            tokens = list(run)
+            messages = enc.parse_messages_from_completion_tokens(tokens, Role.ASSISTANT, strict=False)
+            status: Literal["completed", "incomplete"] = "completed" if run.stopped else "incomplete"
+            response = response_from_harmony(
+                messages, request, previous, status=status, model=model, id=f"resp_{uuid.uuid4().hex}"
+            )
+            response["usage"] = _responses_usage(enc, len(prompt.tokens), len(tokens), messages)
+            if store:
+                self.server.store_response(response["id"], [*(previous or []), *inputs, *response["output"]])
+            self._send_json(200, response)
+            return
+
+        stream = ResponsesStream(enc, request, previous, model=model)
+        self._start_events()
+        last: Optional[Json] = None
+        for event in stream.start():
+            self._send_event(event)
+        for token in run:
+            for event in stream.process(token):
+                self._send_event(event)
+        for event in stream.finish(run.finish_reason):
+            if isinstance(event.get("response"), dict):
+                usage = _responses_usage(enc, len(prompt.tokens), len(run.tokens), stream.messages)
+                event["response"]["usage"] = usage
+            self._send_event(event)
+            last = event
+        self._end_events()
+        if store:
+            final = last.get("response") if last is not None else None
+            if not isinstance(final, dict):
+                final = stream.response("completed" if run.stopped else "incomplete")
+            self.server.store_response(stream.id, [*(previous or []), *inputs, *final.get("output", [])])
+
+    def _send_event(self, event: Json) -> None:
+        data = json.dumps(event, ensure_ascii=False)
+        self._send_chunk(f"event: {event['type']}\ndata: {data}\n\n")
+
+
+def _responses_usage(
+    enc: HarmonyEncoding, prompt_tokens: int, completion_tokens: int, messages: Sequence[Message]
+) -> Json:
+    # Reasoning tokens: the analysis text re-encoded (the generator's own count
+    # would be exact; this keeps the generator interface to plain tokens).
+    reasoning = sum(
+        len(enc.encode(part.text, disallowed_special=()))
+        for message in messages
+        if message.channel == "analysis"
+        for part in message.content
+        if isinstance(part, TextContent)
+    )
+    return {
+        "input_tokens": prompt_tokens,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": completion_tokens,
+        "output_tokens_details": {"reasoning_tokens": min(reasoning, completion_tokens)},
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+# --- demo -------------------------------------------------------------------
+
+
+def demo_generator(encoding: Optional[HarmonyEncoding] = None, delay: float = 0.0) -> Generator:
+    """A generator that ignores what the prompt asks and replays a canned
+    completion: when the prompt declares function tools and its last message
+    is not a tool's result, some reasoning and a call to the first function
+    (arguments ``{}``, ending in ``<|call|>``); otherwise some reasoning and a
+    final answer (ending in ``<|return|>``)."""
+    enc = encoding or load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
+
+    def completion(prompt_tokens: List[int]) -> List[int]:
+        text = enc.decode(prompt_tokens)
+        last = text.rsplit("<|start|>", 2)[-2] if text.count("<|start|>") >= 2 else ""
+        tool = re.search(r"namespace functions \{\s*(?://[^\n]*\n\s*)*type (\w+) =", text)
+        if tool and not last.startswith("functions."):
+            thinking = "The user's question needs a tool. Call it."
+            tokens = enc.render(Message.from_role_and_content(Role.ASSISTANT, thinking).with_channel("analysis"))[2:]
+            call = (
+                Message.from_role_and_content(Role.ASSISTANT, "{}")
+                .with_channel("commentary")
+                .with_recipient(f"functions.{tool.group(1)}")
+                .with_content_type("<|constrain|>json")
+            )
+            return tokens + enc.render(call)
+        if last.startswith("functions."):
+            thinking, answer = "The tool answered. Report it.", "Here is what the tool said (a canned demo reply)."
+        else:
+            thinking, answer = (
+                "The user wants a greeting. Keep it short.",
+                ("Hello! This is a canned reply from the demo generator."),
+            )
+        tokens = enc.render(Message.from_role_and_content(Role.ASSISTANT, thinking).with_channel("analysis"))[2:]
+        tokens += enc.render(Message.from_role_and_content(Role.ASSISTANT, answer).with_channel("final"))[:-1]
+        return tokens + enc.encode("<|return|>", allowed_special="all")
+
+    def generate(prompt_tokens: List[int], stop_tokens: List[int], max_tokens: Optional[int]) -> Iterator[int]:
+        for token in completion(prompt_tokens):
+            if delay:
+                time.sleep(delay)
+            yield token
+
+    return generate
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, model: str = "gpt-oss", delay: float = 0.02) -> None:
+    """Serves the demo generator until Ctrl-C, logging each request."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    encoding = load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
+    server = make_server(demo_generator(encoding, delay), host, port, model, encoding=encoding, log_requests=True)
+    print(f"serving {model} on http://{host}:{server.port}/v1 (demo generator; Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``harmony serve`` and ``python -m openai_harmony.server``."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000; 0: any free port)")
+    parser.add_argument("--model", default="gpt-oss", help="the model name /v1/models reports (default: gpt-oss)")
+    parser.add_argument("--delay", type=float, default=0.02, help="seconds between demo tokens (default: 0.02)")
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    serve(args.host, args.port, args.model, args.delay)
+
+
+if __name__ == "__main__":
+    main()
