@@ -1041,7 +1041,7 @@ def raw_exchange(base_url: str, head: str, body: bytes = b"") -> Tuple[int, Dict
     from urllib.parse import urlparse
 
     url = urlparse(base_url)
-    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+    with socket.create_connection((url.hostname, url.port or 80), timeout=10) as sock:
         sock.sendall(head.encode("latin-1") + b"\r\n\r\n" + body)
         sock.shutdown(socket.SHUT_WR)
         data = b""
