@@ -93,10 +93,17 @@ pub enum HarmonyError {
     #[error("Unexpected EOS while waiting for message header to complete")]
     UnexpectedEosInHeader,
 
-    /// An OpenAI API request (or item) that cannot be converted; the text
-    /// names the field, e.g. `messages[3].tool_call_id: …`.
-    #[error("invalid request: {0}")]
-    InvalidRequest(String),
+    /// An OpenAI API request (or item) that cannot be converted. The text
+    /// starts with the field's path (`messages[3].tool_call_id: …`), and
+    /// `param` holds that path, as OpenAI error bodies report it (`None` for
+    /// the request as a whole). Made by [`HarmonyError::invalid_request`].
+    #[error("invalid request: {message}")]
+    InvalidRequest {
+        /// What is wrong, starting with the field's path.
+        message: String,
+        /// The offending field's path (`messages[3].tool_call_id`).
+        param: Option<String>,
+    },
 
     /// An option of a call that is not one of its values, e.g. an unknown
     /// grammar syntax; the text names the option and the value.
@@ -107,6 +114,37 @@ pub enum HarmonyError {
     /// of another shape); the text says what it is instead.
     #[error("invalid conversation: {0}")]
     InvalidConversation(String),
+}
+
+impl HarmonyError {
+    /// An [`HarmonyError::InvalidRequest`] from its text, which starts with
+    /// the field's path followed by `:`, ` is `, ` must ` or ` names `
+    /// (`messages[3].tool_call_id: …`, `messages is required`); the path
+    /// becomes `param`.
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        let message = message.into();
+        let param = field_path(&message).map(str::to_string);
+        HarmonyError::InvalidRequest { message, param }
+    }
+
+    /// The request field an error is about, if it is about one.
+    pub fn param(&self) -> Option<&str> {
+        match self {
+            HarmonyError::InvalidRequest { param, .. } => param.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// The leading field path of an invalid-request message.
+fn field_path(message: &str) -> Option<&str> {
+    let end = message.find([' ', ':']).unwrap_or(message.len());
+    let (path, rest) = message.split_at(end);
+    let follows = [":", " is ", " must ", " names "].iter().any(|f| rest.starts_with(f));
+    let mut chars = path.chars();
+    let starts = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let shaped = path.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'));
+    (follows && starts && shaped).then_some(path)
 }
 
 impl From<serde_json::Error> for HarmonyError {

@@ -53,9 +53,9 @@ fn deep_tool_call_arguments_are_checked_without_recursion() {
     // Unbalanced: not JSON, however deep.
     let unbalanced = "[".repeat(DEEP);
     let err = enc.prompt_for_chat_completions(&chat(unbalanced.clone()), &options);
-    assert!(matches!(err, Err(openai_harmony::HarmonyError::InvalidRequest(_))));
+    assert!(matches!(err, Err(openai_harmony::HarmonyError::InvalidRequest { .. })));
     let err = enc.prompt_for_responses(&responses(unbalanced), None, &options);
-    assert!(matches!(err, Err(openai_harmony::HarmonyError::InvalidRequest(_))));
+    assert!(matches!(err, Err(openai_harmony::HarmonyError::InvalidRequest { .. })));
 }
 
 #[test]

@@ -415,3 +415,19 @@ fn conversions_are_deterministic_apart_from_the_date() {
     let json = serde_json::to_value(&today).expect("serializes");
     assert_eq!(json["messages"][0]["content"][0]["conversation_start_date"], openai_harmony::interop::today());
 }
+
+#[test]
+fn request_errors_carry_the_field_as_param() {
+    use openai_harmony::interop::{conversation_from_chat_completions, ConversionOptions};
+    let options = ConversionOptions::default();
+    let bad = serde_json::json!({"messages": [{"role": "user", "content": "x"}, {"role": "tool", "tool_call_id": "nope", "content": "1"}]});
+    let err = conversation_from_chat_completions(&bad, &options).expect_err("no such call");
+    assert_eq!(err.param(), Some("messages[1]"));
+    let err =
+        conversation_from_chat_completions(&serde_json::json!({"messages": 5}), &options).expect_err("not a list");
+    assert_eq!(err.param(), Some("messages"));
+    let err = conversation_from_chat_completions(&serde_json::json!([]), &options).expect_err("not an object");
+    assert_eq!(err.param(), None);
+    assert_eq!(openai_harmony::HarmonyError::invalid_request("tool_choice.type: x").param(), Some("tool_choice.type"));
+    assert_eq!(openai_harmony::HarmonyError::invalid_request("unknown finish reason \"x\"").param(), None);
+}

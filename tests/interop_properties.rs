@@ -67,7 +67,7 @@ fn json_value() -> impl Strategy<Value = Value> {
 
 fn ok_or_invalid<T>(result: Result<T, HarmonyError>) -> Result<(), TestCaseError> {
     match result {
-        Ok(_) | Err(HarmonyError::InvalidRequest(_)) => Ok(()),
+        Ok(_) | Err(HarmonyError::InvalidRequest { .. }) => Ok(()),
         Err(other) => Err(TestCaseError::fail(format!("unexpected error kind: {other}"))),
     }
 }

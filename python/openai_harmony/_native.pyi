@@ -7,6 +7,7 @@ from typing_extensions import Self, disjoint_base
 __version__: str
 
 __all__ = [
+    "__version__",
     "ChatCompletionStream",
     "HarmonyEncoding",
     "HarmonyError",
@@ -34,6 +35,8 @@ __all__ = [
 
 class HarmonyError(RuntimeError):
     """An error from the harmony core."""
+
+    param: Optional[str]
 
 class ContentJsonError(ValueError):
     """Content that is not valid."""

@@ -331,7 +331,7 @@ class _Handler(BaseHTTPRequestHandler):
         except RequestError as error:
             self._send_json(error.status, error.body)
         except HarmonyError as error:
-            self._send_json(400, RequestError(400, str(error)).body)
+            self._send_json(400, RequestError(400, str(error), param=getattr(error, "param", None)).body)
         except (UnicodeEncodeError, RecursionError) as error:
             # What no field check above caught, still the client's input.
             self._send_json(400, RequestError(400, f"invalid request: {error}").body)

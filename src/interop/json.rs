@@ -6,7 +6,7 @@ use crate::error::{HarmonyError, Result};
 
 /// An [`HarmonyError::InvalidRequest`] with this text.
 pub(crate) fn invalid(message: impl Into<String>) -> HarmonyError {
-    HarmonyError::InvalidRequest(message.into())
+    HarmonyError::invalid_request(message)
 }
 
 /// A JSON object and where it sits in the request (`messages[2]`).

@@ -50,7 +50,16 @@ pub(crate) fn to_py(e: HarmonyError) -> PyErr {
         HarmonyError::ContentJson(_) => ContentJsonError::new_err(e.to_string()),
         // A bad option of a call (not in the reference's API): a ValueError.
         HarmonyError::InvalidArgument(_) => pyo3::exceptions::PyValueError::new_err(e.to_string()),
-        e => PyHarmonyError::new_err(e.to_string()),
+        // Request errors carry the offending field as `param` (OpenAI error
+        // bodies report it); other HarmonyErrors have `param` None.
+        e => {
+            let param = e.param().map(str::to_string);
+            let err = PyHarmonyError::new_err(e.to_string());
+            Python::attach(|py| {
+                let _ = err.value(py).setattr("param", param);
+            });
+            err
+        }
     }
 }
 

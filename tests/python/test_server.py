@@ -1144,3 +1144,13 @@ def test_harmony_serve(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert re.search(r"POST /v1/chat/completions 200 \d+\.\d ms", err), err
+
+
+def test_errors_name_the_field(harness: Harness) -> None:
+    messages = [{"role": "user", "content": "x"}, {"role": "tool", "tool_call_id": "nope", "content": "1"}]
+    status, doc = post_raw(
+        harness.base_url + "/chat/completions", json.dumps({"model": MODEL, "messages": messages}).encode()
+    )
+    assert status == 400 and doc["error"]["param"] == "messages[1]", doc
+    status, doc = post_raw(harness.base_url + "/chat/completions", json.dumps({"model": MODEL, "messages": 5}).encode())
+    assert status == 400 and doc["error"]["param"] == "messages", doc
