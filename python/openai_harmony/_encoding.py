@@ -115,6 +115,8 @@ class MessageCompleted:
 
 
 ParseEvent = Union[MessageStarted, ContentDelta, MessageCompleted]
+"""What ``StreamableParser.drain_events`` returns: a message started, text
+added to it, or the message completed."""
 
 
 def _event(raw: Dict[str, Any]) -> ParseEvent:
@@ -176,10 +178,12 @@ class HarmonyEncoding:
 
     @property
     def name(self) -> str:
+        """The encoding's name, ``HarmonyGptOss``."""
         return self._inner.name
 
     @property
     def special_tokens_set(self) -> Set[str]:
+        """The text of every special token (``<|start|>``, ``<|reserved_200013|>``, ...)."""
         # A set, made once per encoding object, as in the reference.
         if self._special_tokens is None:
             self._special_tokens = set(self._inner.special_tokens())
@@ -211,21 +215,27 @@ class HarmonyEncoding:
         return self._inner.encode_ordinary(text)
 
     def decode(self, tokens: Sequence[int], errors: str = "replace") -> str:
+        """The text of these tokens; invalid UTF-8 becomes U+FFFD."""
         return self._inner.decode_bytes(list(tokens)).decode("utf-8", errors=errors)
 
     def decode_utf8(self, tokens: Sequence[int]) -> str:
+        """The text of these tokens; raises ``HarmonyError`` on invalid UTF-8 or an unknown id."""
         return self._inner.decode_utf8(list(tokens))
 
     def decode_bytes(self, tokens: Sequence[int]) -> bytes:
+        """The bytes of these tokens."""
         return self._inner.decode_bytes(list(tokens))
 
     def is_special_token(self, token: int) -> bool:
+        """Whether this id is a special token."""
         return self._inner.is_special_token(token)
 
     def stop_tokens(self) -> List[int]:
+        """Every token that ends a completion: ``<|return|>``, ``<|call|>``, ``<|end|>``."""
         return self._inner.stop_tokens()
 
     def stop_tokens_for_assistant_actions(self) -> List[int]:
+        """The tokens that end an assistant turn: ``<|return|>`` (an answer) and ``<|call|>`` (a tool call)."""
         return self._inner.stop_tokens_for_assistant_actions()
 
     # -- constrained decoding ------------------------------------------------
@@ -251,6 +261,7 @@ class HarmonyEncoding:
     # -- rendering ----------------------------------------------------------
 
     def render(self, message: Message, render_options: Optional[RenderOptions] = None) -> List[int]:
+        """One message's tokens, from ``<|start|>`` to its end token."""
         has_tools = False if render_options is None else render_options.conversation_has_function_tools
         try:
             return self._inner.render_message(message, has_tools)
@@ -261,6 +272,8 @@ class HarmonyEncoding:
     def render_conversation(
         self, conversation: Union[Conversation, Sequence[Message]], config: Optional[RenderConversationConfig] = None
     ) -> List[int]:
+        """The conversation's tokens, message after message (the analysis of
+        finished turns is dropped unless ``config`` keeps it)."""
         messages = _messages(conversation)
         try:
             return self._inner.render_messages(messages, "conversation", None, _auto_drop(config))
@@ -276,6 +289,7 @@ class HarmonyEncoding:
         next_turn_role: Role,
         config: Optional[RenderConversationConfig] = None,
     ) -> List[int]:
+        """The prompt for the next turn: the conversation, then ``<|start|>`` and the next role."""
         role = Role(next_turn_role).value
         messages = _messages(conversation)
         try:
@@ -291,6 +305,7 @@ class HarmonyEncoding:
     def render_conversation_for_training(
         self, conversation: Union[Conversation, Sequence[Message]], config: Optional[RenderConversationConfig] = None
     ) -> List[int]:
+        """The conversation for training: as ``render_conversation``, with a final answer ending in ``<|return|>``."""
         messages = _messages(conversation)
         try:
             return self._inner.render_messages(messages, "training", None, _auto_drop(config))
@@ -471,11 +486,13 @@ class StreamableParser(_native.StreamableParser):
 
     @property
     def current_role(self) -> Optional[Role]:
+        """The role of the message being parsed, if known."""
         raw = self._current_role
         return None if raw is None else Role(raw)
 
     @property
     def messages(self) -> List[Message]:
+        """The completed messages, as new objects on every read."""
         count = self.message_count
         if count > len(self._messages):
             fresh = json.loads(self.messages_json(len(self._messages)))
@@ -484,11 +501,13 @@ class StreamableParser(_native.StreamableParser):
 
     @property
     def state_data(self) -> Dict[str, Any]:
+        """The parser's state as data: the state's name, the tokens of the header or content so far."""
         data: Dict[str, Any] = json.loads(self.state_json())
         return data
 
     @property
     def state(self) -> StreamState:
+        """Where the parser is: expecting ``<|start|>``, in a header, or in content."""
         return StreamState(self._state)
 
     @property

@@ -75,6 +75,7 @@ class Author(BaseModel):
 
     @classmethod
     def new(cls, role: Role, name: Optional[str] = None) -> Author:
+        """An author with this role and, optionally, a name (a tool's name, e.g. ``functions.get_weather``)."""
         return cls(role=role, name=name)
 
 
@@ -82,6 +83,7 @@ class Content(BaseModel):
     """Base class of the content items."""
 
     def to_dict(self) -> Dict[str, Any]:
+        """The content's JSON form, with its ``type``."""
         raise NotImplementedError
 
 
@@ -92,6 +94,7 @@ class TextContent(Content):
     text: str
 
     def to_dict(self) -> Dict[str, Any]:
+        """``{"type": "text", "text": ...}``."""
         return {"type": "text", "text": self.text}
 
 
@@ -104,6 +107,7 @@ class ToolDescription(BaseModel):
 
     @classmethod
     def new(cls, name: str, description: str, parameters: Optional[Dict[str, Any]] = None) -> ToolDescription:
+        """A tool with a name, a description and, optionally, a JSON Schema of its parameters."""
         return cls(name=name, description=description, parameters=parameters)
 
 
@@ -133,6 +137,7 @@ class ChannelConfig(BaseModel):
 
     @classmethod
     def require_channels(cls, channels: Sequence[str]) -> ChannelConfig:
+        """The given channels, each message required to name one."""
         return cls(valid_channels=list(channels), channel_required=True)
 
 
@@ -156,50 +161,64 @@ class SystemContent(Content):
 
     @classmethod
     def new(cls) -> SystemContent:
+        """The system content gpt-oss expects: its identity, medium reasoning,
+        knowledge cutoff 2024-06, and the analysis, commentary and final
+        channels."""
         return cls()
 
     def with_model_identity(self, model_identity: str) -> SystemContent:
+        """A copy with this model identity (the first line of the system message)."""
         self.model_identity = model_identity
         return self
 
     def with_reasoning_effort(self, reasoning_effort: Optional[ReasoningEffort]) -> SystemContent:
+        """A copy with this reasoning effort (``Reasoning: low|medium|high``)."""
         # Assigned as given, as in the reference: a value that is not a
         # ReasoningEffort fails when the message is rendered.
         self.reasoning_effort = reasoning_effort
         return self
 
     def with_tools(self, ns_config: ToolNamespaceConfig) -> SystemContent:
+        """A copy with this tool namespace added (built-in tools live in the system message)."""
         if self.tools is None:
             self.tools = {}
         self.tools[ns_config.name] = ns_config
         return self
 
     def with_browser_tool(self) -> SystemContent:
+        """A copy with the built-in ``browser`` tool (search, open, find)."""
         return self.with_tools(ToolNamespaceConfig.browser())
 
     def with_python_tool(self) -> SystemContent:
+        """A copy with the built-in ``python`` tool."""
         return self.with_tools(ToolNamespaceConfig.python())
 
     def with_conversation_start_date(self, conversation_start_date: str) -> SystemContent:
+        """A copy with this ``Current date:`` (``YYYY-MM-DD``)."""
         self.conversation_start_date = conversation_start_date
         return self
 
     def with_knowledge_cutoff(self, knowledge_cutoff: str) -> SystemContent:
+        """A copy with this ``Knowledge cutoff:``."""
         self.knowledge_cutoff = knowledge_cutoff
         return self
 
     def with_channel_config(self, channel_config: ChannelConfig) -> SystemContent:
+        """A copy with this channel configuration."""
         self.channel_config = channel_config
         return self
 
     def with_required_channels(self, channels: Sequence[str]) -> SystemContent:
+        """A copy whose messages must each name one of these channels."""
         return self.with_channel_config(ChannelConfig.require_channels(channels))
 
     def to_dict(self) -> Dict[str, Any]:
+        """The JSON form, ``{"type": "system_content", ...}``."""
         return _content_dict(self, "system_content")
 
     @classmethod
     def from_dict(cls, raw: Dict[str, Any]) -> SystemContent:
+        """Reads the JSON form ``to_dict`` writes."""
         return cls.model_validate({k: v for k, v in raw.items() if k != "type"})
 
 
@@ -214,6 +233,7 @@ class ResponseFormat(BaseModel):
 
     @classmethod
     def new(cls, name: str, schema: Dict[str, Any], description: Optional[str] = None) -> ResponseFormat:
+        """A structured-output format: a name, a JSON Schema the final answer must match, an optional description."""
         return cls.model_validate({"name": name, "schema": schema, "description": description})
 
 
@@ -227,26 +247,32 @@ class DeveloperContent(Content):
 
     @classmethod
     def new(cls) -> DeveloperContent:
+        """Empty developer content: no instructions, no tools."""
         return cls()
 
     def with_instructions(self, instructions: str) -> DeveloperContent:
+        """A copy with these instructions (``# Instructions``)."""
         self.instructions = instructions
         return self
 
     def with_tools(self, ns_config: ToolNamespaceConfig) -> DeveloperContent:
+        """A copy with this tool namespace added."""
         if self.tools is None:
             self.tools = {}
         self.tools[ns_config.name] = ns_config
         return self
 
     def with_function_tools(self, tools: Sequence[ToolDescription]) -> DeveloperContent:
+        """A copy with these tools in the ``functions`` namespace."""
         return self.with_tools(ToolNamespaceConfig(name="functions", description=None, tools=list(tools)))
 
     def with_response_format(self, response_format: ResponseFormat) -> DeveloperContent:
+        """A copy with this response format added (``# Response Formats``)."""
         self.response_formats.append(response_format)
         return self
 
     def to_dict(self) -> Dict[str, Any]:
+        """The JSON form, ``{"type": "developer_content", ...}``."""
         out = _content_dict(self, "developer_content")
         if not self.response_formats:
             # Ours alone: absent when unused, so the dict is the reference's.
@@ -255,6 +281,7 @@ class DeveloperContent(Content):
 
     @classmethod
     def from_dict(cls, raw: Dict[str, Any]) -> DeveloperContent:
+        """Reads the JSON form ``to_dict`` writes."""
         return cls.model_validate({k: v for k, v in raw.items() if k != "type"})
 
 
@@ -317,33 +344,41 @@ class Message(BaseModel):
 
     @classmethod
     def from_author_and_content(cls, author: Author, content: Union[str, Content]) -> Message:
+        """A message by this author with one content item (a string becomes ``TextContent``)."""
         return cls(author=author, content=[_as_content(content)])
 
     @classmethod
     def from_role_and_content(cls, role: Role, content: Union[str, Content]) -> Message:
+        """A message by an author with this role and no name, with one content item."""
         return cls.from_author_and_content(Author(role=role), content)
 
     @classmethod
     def from_role_and_contents(cls, role: Role, contents: Sequence[Union[str, Content]]) -> Message:
+        """A message by an author with this role, with these content items."""
         return cls(author=Author(role=role), content=[_as_content(c) for c in contents])
 
     def adding_content(self, content: Union[str, Content]) -> Message:
+        """A copy with one more content item."""
         self.content.append(_as_content(content))
         return self
 
     def with_channel(self, channel: Optional[str]) -> Message:
+        """A copy on this channel (``analysis``, ``commentary``, ``final``), or none."""
         self.channel = channel
         return self
 
     def with_recipient(self, recipient: Optional[str]) -> Message:
+        """A copy addressed to this recipient (``functions.get_weather``, ``assistant``), or none."""
         self.recipient = recipient
         return self
 
     def with_content_type(self, content_type: Optional[str]) -> Message:
+        """A copy with this content type (``<|constrain|>json``), or none."""
         self.content_type = content_type
         return self
 
     def to_dict(self) -> Dict[str, Any]:
+        """The harmony JSON form of the message (role, name, content, channel, recipient, content_type)."""
         out: Dict[str, Any] = {
             "role": self.author.role,
             "name": self.author.name,
@@ -358,10 +393,12 @@ class Message(BaseModel):
         return out
 
     def to_json(self) -> str:
+        """``to_dict()`` as JSON text."""
         return json.dumps(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> Message:
+        """Reads the JSON form ``to_dict`` writes (a string ``content`` is one text item)."""
         content = data.get("content")
         items = [] if content is None else content if isinstance(content, list) else [content]
         return cls(
@@ -374,6 +411,7 @@ class Message(BaseModel):
 
     @classmethod
     def from_json(cls, payload: str) -> Message:
+        """``from_dict`` of JSON text."""
         return cls.from_dict(json.loads(payload))
 
 
@@ -384,6 +422,7 @@ class Conversation(BaseModel):
 
     @classmethod
     def from_messages(cls, messages: Sequence[Message]) -> Conversation:
+        """A conversation of these messages, in order."""
         return cls(messages=list(messages))
 
     def __iter__(self) -> Iterator[Message]:  # type: ignore[override]
@@ -393,18 +432,22 @@ class Conversation(BaseModel):
         return len(self.messages)
 
     def to_dict(self) -> Dict[str, Any]:
+        """``{"messages": [...]}``, each message's ``to_dict()``."""
         return {"messages": [m.to_dict() for m in self.messages]}
 
     def to_json(self) -> str:
+        """``to_dict()`` as JSON text."""
         return json.dumps(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: Any) -> Conversation:
+        """Reads ``{"messages": [...]}``."""
         raw = data.get("messages", []) if isinstance(data, dict) else data
         return cls(messages=[Message.from_dict(m) for m in raw])
 
     @classmethod
     def from_json(cls, payload: str) -> Conversation:
+        """``from_dict`` of JSON text."""
         return cls.from_dict(json.loads(payload))
 
 

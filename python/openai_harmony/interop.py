@@ -49,6 +49,7 @@ __all__ = [
 ]
 
 FinishReason = Literal["stop", "tool_calls", "length"]
+"""Why a Chat Completions choice ended: an answer, tool calls, or the token budget."""
 Json = Dict[str, Any]
 Messages = Union[Conversation, Sequence[Message]]
 
@@ -162,17 +163,21 @@ class ChatCompletionStream:
 
     @property
     def id(self) -> str:
+        """The ``chatcmpl-…`` id of every chunk."""
         return self._inner.id
 
     def process(self, token: int) -> List[Json]:
+        """Feeds one completion token; returns the chunks it completes."""
         chunks: List[Json] = json.loads(self._inner.process(token))
         return chunks
 
     def process_tokens(self, tokens: Sequence[int]) -> List[Json]:
+        """Feeds many tokens; returns the chunks they complete."""
         chunks: List[Json] = json.loads(self._inner.process_tokens(list(tokens)))
         return chunks
 
     def finish(self, reason: Optional[FinishReason] = None) -> List[Json]:
+        """Ends the stream; returns the last chunks (the finish reason, usage when asked)."""
         chunks: List[Json] = json.loads(self._inner.finish(reason))
         return chunks
 
@@ -184,6 +189,7 @@ class ChatCompletionStream:
 
     @property
     def messages(self) -> List[Message]:
+        """The harmony messages parsed so far."""
         return [Message.from_dict(m) for m in json.loads(self._inner.messages_json())]
 
     def stream(self, tokens: Iterable[int]) -> Iterator[Json]:
@@ -275,6 +281,7 @@ class ResponsesStream:
 
     @property
     def id(self) -> str:
+        """The ``resp_…`` id of the response."""
         return self._inner.id
 
     def start(self) -> List[Json]:
@@ -284,14 +291,17 @@ class ResponsesStream:
         return events
 
     def process(self, token: int) -> List[Json]:
+        """Feeds one completion token; returns the events it completes."""
         events: List[Json] = json.loads(self._inner.process(token))
         return events
 
     def process_tokens(self, tokens: Sequence[int]) -> List[Json]:
+        """Feeds many tokens; returns the events they complete."""
         events: List[Json] = json.loads(self._inner.process_tokens(list(tokens)))
         return events
 
     def finish(self, reason: Optional[FinishReason] = None) -> List[Json]:
+        """Ends the stream; returns the last events, ending with ``response.completed`` (or ``incomplete``)."""
         events: List[Json] = json.loads(self._inner.finish(reason))
         return events
 
@@ -302,6 +312,7 @@ class ResponsesStream:
 
     @property
     def messages(self) -> List[Message]:
+        """The harmony messages parsed so far."""
         return [Message.from_dict(m) for m in json.loads(self._inner.messages_json())]
 
     def stream(self, tokens: Iterable[int]) -> Iterator[Json]:

@@ -155,6 +155,7 @@ class HarmonyServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
+        """Logs a failed connection, except a client that hung up."""
         # A client that hangs up is not an error worth a traceback.
         if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
             return
@@ -162,13 +163,16 @@ class HarmonyServer(ThreadingHTTPServer):
 
     @property
     def port(self) -> int:
+        """The port the server listens on (the one chosen when bound to port 0)."""
         return int(self.server_address[1])
 
     def store_response(self, response_id: str, items: List[Json]) -> None:
+        """Keeps a response's items for a later ``previous_response_id``."""
         with self._lock:
             self._responses[response_id] = items
 
     def stored_items(self, response_id: str) -> Optional[List[Json]]:
+        """The items kept for a response id, if any."""
         with self._lock:
             items = self._responses.get(response_id)
             return None if items is None else list(items)
@@ -546,6 +550,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
+    """``python -m openai_harmony.server [--host] [--port] [--model] [--delay]``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     add_arguments(parser)
     args = parser.parse_args(argv)
