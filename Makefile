@@ -124,7 +124,8 @@ $(VENV)/.installed: $(PACKAGE_SOURCES)
 ## openai-harmony==0.0.8) adds the reference and the ratios.
 bench: python
 	$(CARGO) bench --bench encoding --bench parse
-	$(VENV_PY) benches/compare.py --ours $(VENV_PY) $(if $(REF_PYTHON),--ref $(REF_PYTHON))
+	$(VENV_PY) benches/compare.py --ours $(VENV_PY) $(if $(REF_PYTHON),--ref $(REF_PYTHON) --figures)
+	$(VENV_PY) benches/figures.py
 	$(VENV_PY) benches/grammar_bench.py
 	$(VENV_PY) benches/tokenize_bench.py
 
@@ -134,7 +135,8 @@ BPE_VENV ?= .venv-bpe
 bench-tokenizer: python
 	test -x $(BPE_VENV)/bin/python || $(PYTHON) -m venv $(BPE_VENV)
 	$(BPE_VENV)/bin/python -c "import bpe_openai" 2>/dev/null || $(BPE_VENV)/bin/python -m pip install -q bpe-openai
-	$(VENV_PY) benches/tokenizer_compare.py --ours $(VENV_PY) --bpe $(BPE_VENV)/bin/python
+	$(VENV_PY) benches/tokenizer_compare.py --ours $(VENV_PY) --bpe $(BPE_VENV)/bin/python --figures
+	$(VENV_PY) benches/figures.py
 
 ## Fuzz the parser in both modes and the tokenizer against tiktoken-rs,
 ## FUZZ_SECONDS each (needs `cargo install cargo-fuzz`; RUSTC_BOOTSTRAP lets

@@ -3,7 +3,11 @@
 the reference wheel is given, against the reference too, alternating the
 two, and prints the medians and the ratios against the issue's targets.
 
-    python benches/compare.py [--ours PYTHON] [--ref PYTHON] [--runs N] [--quick]
+    python benches/compare.py [--ours PYTHON] [--ref PYTHON] [--runs N] [--quick] [--figures]
+
+--figures (with --ref) also runs benches/extra_workloads.py (cold rendering)
+under both, and writes the medians into docs/figures.json, the one source of
+the figures the docs quote (benches/figures.py then rewrites the docs).
 
 --ref is the python of a venv where `pip install openai-harmony==0.0.8` was
 run; it gets TIKTOKEN_ENCODINGS_BASE=../shared/vocab so it runs offline.
@@ -46,6 +50,12 @@ def run(python: str, quick: bool, env: Optional[Dict[str, str]] = None) -> Dict[
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def run_extra(python: str, env: Optional[Dict[str, str]] = None) -> Dict[str, float]:
+    args = [os.path.abspath(python), str(ROOT / "benches" / "extra_workloads.py"), "--json", "--no-long"]
+    out = subprocess.run(args, check=True, capture_output=True, text=True, env=dict(os.environ, **(env or {})))
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def medians(runs: List[Dict[str, float]]) -> Dict[str, float]:
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
@@ -56,6 +66,7 @@ def main() -> int:
     ap.add_argument("--ref", default=os.environ.get("REF_PYTHON"))
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--figures", action="store_true", help="write the medians into docs/figures.json (needs --ref)")
     a = ap.parse_args()
     if not WORKLOADS.exists():
         print(f"{WORKLOADS} not found", file=sys.stderr)
@@ -82,6 +93,23 @@ def main() -> int:
                 mark = "ok" if ratio >= goal else "MISSED"
                 line += f" {ratio:7.1f}{label} >= {goal:g} {mark}"
         print(line)
+    if a.figures and ref is not None:
+        sys.path.insert(0, str(ROOT / "benches"))
+        import figures
+
+        note = f"benches/compare.py, median of {a.runs} runs each, alternating, against openai-harmony 0.0.8"
+        figures.update("workloads", {"ours": ours, "reference": ref}, note)
+        cold_ours, cold_ref = [], []
+        for _ in range(a.runs):
+            cold_ours.append(run_extra(a.ours)["cold_render_tokens_per_s"])
+            cold_ref.append(run_extra(a.ref, ref_env)["cold_render_tokens_per_s"])
+        o, r = statistics.median(cold_ours), statistics.median(cold_ref)
+        figures.update(
+            "cold",
+            {"ours": o, "reference": r, "ratio": o / r},
+            f"benches/extra_workloads.py cold_render_tokens_per_s, median of {a.runs} runs each",
+        )
+        print(f"cold rendering: {o / r:.1f}x; wrote docs/figures.json (python benches/figures.py rewrites the docs)")
     return 0
 
 

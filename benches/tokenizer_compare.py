@@ -63,6 +63,7 @@ def main() -> int:
     ap.add_argument("--bpe", default=str(ROOT / ".venv-bpe" / "bin" / "python"))
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--figures", action="store_true", help="write the corpus ratio into docs/figures.json")
     a = ap.parse_args()
     if not CORPUS.is_dir():
         print(f"{CORPUS} not found", file=sys.stderr)
@@ -91,6 +92,19 @@ def main() -> int:
     per_byte = lambda r: r["seconds"] / r["bytes"]  # noqa: E731
     run_cost = per_byte(ours["run_a_100k"]) / per_byte(ours["corpus"])
     print(f"a run of one letter costs {run_cost:.2f}x per byte what the corpus does")
+    if a.figures and not failed:
+        sys.path.insert(0, str(ROOT / "benches"))
+        import figures
+
+        corpus = mbs(ours["corpus"]) / mbs(bpe["corpus"])
+        rows = {name: {"ours_mb_s": mbs(ours[name]), "bpe_mb_s": mbs(bpe[name])} for name in ours}
+        values = {
+            "corpus_ratio": corpus,
+            "run_100k_ms": ours["run_a_100k"]["seconds"] * 1000,
+            "run_cost": run_cost,
+            "rows": rows,
+        }
+        figures.update("tokenizer", values, f"benches/tokenizer_compare.py, best of {a.repeat} x {a.rounds} rounds")
     if failed:
         print(f"tokens differ on: {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -110,3 +110,14 @@ def test_format_doc_is_true() -> None:
     answer = enc.encode(blocks[4].strip(), allowed_special="all")
     parsed = enc.parse_messages_from_completion_tokens(answer, Role.ASSISTANT)
     assert [m.channel for m in parsed] == ["analysis", "final"]
+
+
+def test_figures_have_one_source() -> None:
+    """Every figure the README and the docs quote from the benches is read
+    from docs/figures.json (benches/figures.py, run by make bench)."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benches" / "figures.py"), "--check"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme.count("<!--fig:") >= 6
