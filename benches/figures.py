@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# ruff: noqa: RUF001  (the docs write ratios with the multiplication sign)
 """The one source of the figures the docs quote: docs/figures.json.
 
 The benches write their measurements into it (`--figures`, which `make
@@ -131,13 +132,13 @@ TABLES: Dict[str, Callable[[Figures], str]] = {"workloads": lambda f: workloads_
 
 
 def render(text: str, f: Figures) -> str:
-    def value(m: "re.Match[str]") -> str:
+    def value(m: re.Match[str]) -> str:
         name = m.group(1)
         if name not in VALUES:
             raise SystemExit(f"unknown figure {name!r}")
         return f"<!--fig:{name}-->{VALUES[name](f)}<!--/fig-->"
 
-    def table(m: "re.Match[str]") -> str:
+    def table(m: re.Match[str]) -> str:
         name = m.group(1)
         if name not in TABLES:
             raise SystemExit(f"unknown table {name!r}")

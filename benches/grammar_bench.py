@@ -35,7 +35,7 @@ from openai_harmony import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "python"))
-from grammar_cases import gbnf_to_lark_with_tokens  # noqa: E402
+from grammar_cases import gbnf_to_lark_with_tokens
 
 
 def conversation(n_tools: int) -> Conversation:
