@@ -25,7 +25,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{PyDict, PyList, PyString};
 
-use super::{to_py, NotPlainJson};
+use super::NotPlainJson;
 use crate::chat::{Author, Content, Message, Role, TextContent};
 use crate::{HarmonyError, Rank};
 
@@ -185,7 +185,7 @@ pub(crate) fn message_from_py(obj: &Bound<'_, PyAny>) -> PyResult<RawMessage> {
     let message = Fields::of(obj);
     let author_obj = message.get(intern!(py, "author"))?;
     let author = Fields::of(&author_obj);
-    let role: Role = author.get(intern!(py, "role"))?.extract::<PyBackedStr>()?.parse().map_err(to_py)?;
+    let role: Role = author.get(intern!(py, "role"))?.extract::<PyBackedStr>()?.parse()?;
     let content = message
         .get(intern!(py, "content"))?
         .try_iter()?

@@ -62,8 +62,8 @@ fn columns<'py>(py: Python<'py>, columns: crate::dataset::TokenColumns, spans: b
 }
 
 fn options(input_format: &str, train_on: &str, date: Option<String>, spans: bool) -> PyResult<RowOptions> {
-    let format: RowFormat = input_format.parse().map_err(to_py)?;
-    let train_on: crate::TrainOn = train_on.parse().map_err(to_py)?;
+    let format: RowFormat = input_format.parse()?;
+    let train_on: crate::TrainOn = train_on.parse()?;
     Ok(RowOptions { format, train_on, conversion: ConversionOptions { conversation_start_date: date }, spans })
 }
 

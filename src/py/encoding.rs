@@ -106,8 +106,8 @@ fn batch_input(item: &Bound<'_, PyAny>) -> PyResult<BatchInput> {
 impl PyHarmonyEncoding {
     #[new]
     fn new(py: Python<'_>, name: &str) -> PyResult<Self> {
-        let name: crate::HarmonyEncodingName = name.parse().map_err(to_py)?;
-        let inner = py.detach(|| crate::load_harmony_encoding(name)).map_err(to_py)?;
+        let name: crate::HarmonyEncodingName = name.parse()?;
+        let inner = py.detach(|| crate::load_harmony_encoding(name))?;
         Ok(PyHarmonyEncoding { inner })
     }
 
@@ -139,9 +139,9 @@ impl PyHarmonyEncoding {
     ) -> PyResult<Bound<'py, PyList>> {
         let call = Call::enter();
         let (allowed, disallowed) = (token_set(&allowed), token_set(&disallowed));
-        let tokens = call
-            .detach(py, || self.inner.tokenizer().encode_checked(text, special_set(&allowed), special_set(&disallowed)))
-            .map_err(to_py)?;
+        let tokens = call.detach(py, || {
+            self.inner.tokenizer().encode_checked(text, special_set(&allowed), special_set(&disallowed))
+        })?;
         token_list(py, &tokens)
     }
 
@@ -185,9 +185,9 @@ impl PyHarmonyEncoding {
     ) -> PyResult<String> {
         let call = Call::enter();
         let messages = messages_from_py(messages)?;
-        let role: Role = next_turn_role.parse().map_err(to_py)?;
-        let syntax: crate::grammar::GrammarSyntax = syntax.parse().map_err(to_py)?;
-        let choice: crate::grammar::ToolChoice = tool_choice.parse().map_err(to_py)?;
+        let role: Role = next_turn_role.parse()?;
+        let syntax: crate::grammar::GrammarSyntax = syntax.parse()?;
+        let choice: crate::grammar::ToolChoice = tool_choice.parse()?;
         call.detach(py, || {
             let convo = Conversation::from_messages(finish(&messages)?);
             self.inner.completion_grammar(&convo, role, syntax, &choice)
@@ -235,11 +235,9 @@ impl PyHarmonyEncoding {
             ))
         })?;
         let config = RenderConversationConfig { auto_drop_analysis };
-        let (tokens, mask) = call
-            .detach(py, || {
-                self.inner.render_conversation_for_training_with_mask(&finish(&messages)?, Some(&config), train_on)
-            })
-            .map_err(to_py)?;
+        let (tokens, mask) = call.detach(py, || {
+            self.inner.render_conversation_for_training_with_mask(&finish(&messages)?, Some(&config), train_on)
+        })?;
         Ok((token_list(py, &tokens)?, mask))
     }
 
@@ -254,7 +252,7 @@ impl PyHarmonyEncoding {
         let call = Call::enter();
         let messages = messages_from_py(messages)?;
         let config = RenderConversationConfig { auto_drop_analysis };
-        let spans = call.detach(py, || self.inner.message_spans(&finish(&messages)?, Some(&config))).map_err(to_py)?;
+        let spans = call.detach(py, || self.inner.message_spans(&finish(&messages)?, Some(&config)))?;
         Ok(spans.into_iter().map(|s| (s.index, s.role.as_str(), s.channel, s.start, s.end)).collect())
     }
 
@@ -305,7 +303,7 @@ impl PyHarmonyEncoding {
         next_turn_role: &str,
         auto_drop_analysis: Option<bool>,
     ) -> PyResult<Vec<Rank>> {
-        let role: Role = next_turn_role.parse().map_err(to_py)?;
+        let role: Role = next_turn_role.parse()?;
         render_json(py, conversation_json, RenderKind::Completion(role), |convo| {
             self.inner.render_conversation_for_completion(convo, role, config(auto_drop_analysis).as_ref())
         })
@@ -397,7 +395,7 @@ impl PyHarmonyEncoding {
     ) -> PyResult<(String, String)> {
         let call = Call::enter();
         let role = role_of(role)?;
-        let parsed = call.detach(py, || self.inner.parse_completion(tokens, role, strict)).map_err(to_py)?;
+        let parsed = call.detach(py, || self.inner.parse_completion(tokens, role, strict))?;
         let messages = serde_json::to_string(&parsed.messages).map_err(json_err)?;
         let diagnostics = serde_json::to_string(&parsed.diagnostics).map_err(json_err)?;
         Ok((messages, diagnostics))

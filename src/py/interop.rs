@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::convert::{finish, messages_from_py, token_list};
 use super::encoding::PyHarmonyEncoding;
+use super::gil::Call;
 use super::{json_err, to_py};
 use crate::interop::{self, ChatCompletionStream, ConversionOptions, FinishReason, ResponsesStream, ToolNames};
 use crate::{HarmonyError, Rank};
@@ -74,9 +75,9 @@ pub(crate) fn conversation_from_chat_completions(
     request_json: &str,
     date: Option<String>,
 ) -> PyResult<String> {
-    py.detach(|| {
+    Call::enter().detach(py, || {
         let request = parse(request_json)?;
-        let conversation = interop::conversation_from_chat_completions(&request, &options(date)).map_err(to_py)?;
+        let conversation = interop::conversation_from_chat_completions(&request, &options(date))?;
         to_json(&conversation)
     })
 }
@@ -90,11 +91,10 @@ pub(crate) fn conversation_from_responses(
     previous_items_json: Option<&str>,
     date: Option<String>,
 ) -> PyResult<String> {
-    py.detach(|| {
+    Call::enter().detach(py, || {
         let request = parse(request_json)?;
         let previous = parse_items(previous_items_json)?;
-        let conversation =
-            interop::conversation_from_responses(&request, previous.as_deref(), &options(date)).map_err(to_py)?;
+        let conversation = interop::conversation_from_responses(&request, previous.as_deref(), &options(date))?;
         to_json(&conversation)
     })
 }
@@ -108,11 +108,11 @@ pub(crate) fn chat_completion_message_from_harmony(
     request_json: Option<&str>,
 ) -> PyResult<String> {
     let raw = messages_from_py(messages)?;
-    py.detach(|| {
+    Call::enter().detach(py, || {
         let request = request_json.map(parse).transpose()?;
         let names = names("chat", request.as_ref(), None)?;
-        let messages = finish(&raw).map_err(to_py)?;
-        to_json(&interop::chat_completion_message_from_harmony(&messages, &names).map_err(to_py)?)
+        let messages = finish(&raw)?;
+        to_json(&interop::chat_completion_message_from_harmony(&messages, &names)?)
     })
 }
 
@@ -126,12 +126,12 @@ pub(crate) fn response_output_from_harmony(
     previous_items_json: Option<&str>,
 ) -> PyResult<String> {
     let raw = messages_from_py(messages)?;
-    py.detach(|| {
+    Call::enter().detach(py, || {
         let request = request_json.map(parse).transpose()?;
         let previous = parse_items(previous_items_json)?;
         let names = names("responses", request.as_ref(), previous.as_deref())?;
-        let messages = finish(&raw).map_err(to_py)?;
-        to_json(&interop::response_output_from_harmony(&messages, &names).map_err(to_py)?)
+        let messages = finish(&raw)?;
+        to_json(&interop::response_output_from_harmony(&messages, &names)?)
     })
 }
 
@@ -164,15 +164,14 @@ pub(crate) fn prompt_for<'py>(
     date: Option<String>,
 ) -> PyResult<(Bound<'py, PyList>, Vec<Rank>, String)> {
     let api = api_of(api)?;
-    let (prompt, conversation) = py.detach(|| {
+    let (prompt, conversation) = Call::enter().detach(py, || {
         let request = parse(request_json)?;
         let previous = parse_items(previous_items_json)?;
         let options = options(date);
         let prompt = match api {
             Api::Chat => encoding.inner.prompt_for_chat_completions(&request, &options),
             Api::Responses => encoding.inner.prompt_for_responses(&request, previous.as_deref(), &options),
-        }
-        .map_err(to_py)?;
+        }?;
         let conversation = to_json(&prompt.conversation)?;
         Ok::<_, PyErr>((prompt, conversation))
     })?;
@@ -193,8 +192,8 @@ pub(crate) fn completion_grammar_for(
     syntax: &str,
 ) -> PyResult<String> {
     let api = api_of(api)?;
-    let syntax: crate::grammar::GrammarSyntax = syntax.parse().map_err(to_py)?;
-    py.detach(|| {
+    let syntax: crate::grammar::GrammarSyntax = syntax.parse()?;
+    Call::enter().detach(py, || {
         let request = parse(request_json)?;
         let previous = parse_items(previous_items_json)?;
         let options = options(date);
@@ -243,17 +242,17 @@ impl PyChatCompletionStream {
     }
 
     fn process(&mut self, token: Rank) -> PyResult<String> {
-        to_json(&self.inner.process(token).map_err(to_py)?)
+        to_json(&self.inner.process(token)?)
     }
 
     fn process_tokens(&mut self, tokens: Vec<Rank>) -> PyResult<String> {
-        to_json(&self.inner.process_tokens(&tokens).map_err(to_py)?)
+        to_json(&self.inner.process_tokens(&tokens)?)
     }
 
     #[pyo3(signature = (reason = None))]
     fn finish(&mut self, reason: Option<&str>) -> PyResult<String> {
         let reason = finish_reason(reason)?;
-        to_json(&self.inner.finish(reason).map_err(to_py)?)
+        to_json(&self.inner.finish(reason)?)
     }
 
     fn inferred_finish_reason(&self) -> &'static str {
@@ -302,17 +301,17 @@ impl PyResponsesStream {
     }
 
     fn process(&mut self, token: Rank) -> PyResult<String> {
-        to_json(&self.inner.process(token).map_err(to_py)?)
+        to_json(&self.inner.process(token)?)
     }
 
     fn process_tokens(&mut self, tokens: Vec<Rank>) -> PyResult<String> {
-        to_json(&self.inner.process_tokens(&tokens).map_err(to_py)?)
+        to_json(&self.inner.process_tokens(&tokens)?)
     }
 
     #[pyo3(signature = (reason = None))]
     fn finish(&mut self, reason: Option<&str>) -> PyResult<String> {
         let reason = finish_reason(reason)?;
-        to_json(&self.inner.finish(reason).map_err(to_py)?)
+        to_json(&self.inner.finish(reason)?)
     }
 
     fn response_json(&self, status: &str) -> PyResult<String> {

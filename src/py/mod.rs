@@ -63,6 +63,13 @@ pub(crate) fn to_py(e: HarmonyError) -> PyErr {
     }
 }
 
+/// `?` on a core result in a binding: the one conversion of core errors.
+impl From<HarmonyError> for PyErr {
+    fn from(e: HarmonyError) -> PyErr {
+        to_py(e)
+    }
+}
+
 pub(crate) fn json_err(e: serde_json::Error) -> PyErr {
     to_py(HarmonyError::from(e))
 }

@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyString;
 
 use super::encoding::PyHarmonyEncoding;
-use super::{json_err, role_of, to_py};
+use super::{json_err, role_of};
 use crate::parse::StreamableParser;
 use crate::Rank;
 
@@ -82,7 +82,7 @@ impl PyStreamableParser {
 
     /// Feeds one token; returns the parser.
     fn process<'py>(slf: Bound<'py, Self>, token: Rank) -> PyResult<Bound<'py, Self>> {
-        slf.borrow_mut().get_mut()?.process(token).map_err(to_py)?;
+        slf.borrow_mut().get_mut()?.process(token)?;
         Ok(slf)
     }
 
@@ -90,14 +90,14 @@ impl PyStreamableParser {
     fn process_many(&mut self, tokens: Vec<Rank>) -> PyResult<()> {
         let parser = self.get_mut()?;
         for token in tokens {
-            parser.process(token).map_err(to_py)?;
+            parser.process(token)?;
         }
         Ok(())
     }
 
     /// Ends the stream; returns the parser.
     fn process_eos<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, Self>> {
-        slf.borrow_mut().get_mut()?.process_eos().map_err(to_py)?;
+        slf.borrow_mut().get_mut()?.process_eos()?;
         Ok(slf)
     }
 
@@ -114,7 +114,7 @@ impl PyStreamableParser {
     /// Rebuilds the parser from `_snapshot()`'s data, replaying its tokens.
     fn _restore(&mut self, encoding: &PyHarmonyEncoding, snapshot: &str) -> PyResult<()> {
         let snapshot: crate::parse::ParserSnapshot = serde_json::from_str(snapshot).map_err(json_err)?;
-        self.parser = Some(StreamableParser::restore(encoding.inner.clone(), &snapshot).map_err(to_py)?);
+        self.parser = Some(StreamableParser::restore(encoding.inner.clone(), &snapshot)?);
         self.channel = StrCache::default();
         self.recipient = StrCache::default();
         Ok(())
