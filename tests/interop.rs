@@ -431,3 +431,39 @@ fn request_errors_carry_the_field_as_param() {
     assert_eq!(openai_harmony::HarmonyError::invalid_request("tool_choice.type: x").param(), Some("tool_choice.type"));
     assert_eq!(openai_harmony::HarmonyError::invalid_request("unknown finish reason \"x\"").param(), None);
 }
+
+#[test]
+fn chat_completion_objects_are_built_in_the_core() {
+    use openai_harmony::chat::{Message, Role};
+    use openai_harmony::interop::{chat_completion_object, CompletionInfo, FinishReason, ToolNames};
+    let answer = [Message::from_role_and_content(Role::Assistant, "Hi").with_channel("final")];
+    let request = serde_json::json!({"model": "m1"});
+    let out =
+        chat_completion_object(&answer, &ToolNames::new(), Some(&request), CompletionInfo::default()).expect("builds");
+    assert_eq!(out["object"], "chat.completion");
+    assert_eq!(out["model"], "m1");
+    assert!(out["id"].as_str().is_some_and(|id| id.starts_with("chatcmpl_") && id.len() == "chatcmpl_".len() + 24));
+    assert_eq!(out["choices"][0]["finish_reason"], "stop");
+    assert!(out.get("usage").is_none());
+    let call = [Message::from_role_and_content(Role::Assistant, "{}")
+        .with_channel("commentary")
+        .with_recipient("functions.f")];
+    let info = CompletionInfo {
+        id: Some("chatcmpl_x".into()),
+        created: Some(7),
+        usage: Some(serde_json::json!({"total_tokens": 3})),
+        ..CompletionInfo::default()
+    };
+    let out = chat_completion_object(&call, &ToolNames::new(), None, info).expect("builds");
+    assert_eq!(
+        (out["id"].as_str(), out["created"].as_u64(), out["model"].as_str()),
+        (Some("chatcmpl_x"), Some(7), Some("gpt-oss"))
+    );
+    assert_eq!(out["choices"][0]["finish_reason"], "tool_calls");
+    assert_eq!(out["usage"]["total_tokens"], 3);
+    let info = CompletionInfo { finish_reason: Some(FinishReason::Length), ..CompletionInfo::default() };
+    assert_eq!(
+        chat_completion_object(&call, &ToolNames::new(), None, info).expect("builds")["choices"][0]["finish_reason"],
+        "length"
+    );
+}

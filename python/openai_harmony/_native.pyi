@@ -17,6 +17,7 @@ __all__ = [
     "StreamableParser",
     "browser_tool_json",
     "chat_completion_message_from_harmony",
+    "chat_completion_object",
     "completion_grammar_for",
     "conversation_from_chat_completions",
     "conversation_from_responses",
@@ -143,7 +144,21 @@ def response_output_from_harmony(
     messages: Any, request_json: Optional[str] = None, previous_items_json: Optional[str] = None
 ) -> str: ...
 def response_object(
-    id: str, model: str, created_at: int, status: str, output_json: str, request_json: Optional[str] = None
+    id: Optional[str],
+    model: Optional[str],
+    created_at: Optional[int],
+    status: str,
+    output_json: str,
+    request_json: Optional[str] = None,
+) -> str: ...
+def chat_completion_object(
+    messages: Any,
+    request_json: Optional[str] = None,
+    finish_reason: Optional[str] = None,
+    model: Optional[str] = None,
+    id: Optional[str] = None,
+    created: Optional[int] = None,
+    usage_json: Optional[str] = None,
 ) -> str: ...
 def completion_grammar_for(
     encoding: HarmonyEncoding,
@@ -167,7 +182,7 @@ class ChatCompletionStream:
         cls,
         encoding: HarmonyEncoding,
         request_json: Optional[str] = None,
-        model: str = "gpt-oss",
+        model: Optional[str] = None,
         id: Optional[str] = None,
         created: Optional[int] = None,
     ) -> ChatCompletionStream: ...
@@ -186,7 +201,7 @@ class ResponsesStream:
         encoding: HarmonyEncoding,
         request_json: Optional[str] = None,
         previous_items_json: Optional[str] = None,
-        model: str = "gpt-oss",
+        model: Optional[str] = None,
         id: Optional[str] = None,
     ) -> ResponsesStream: ...
     @property

@@ -20,9 +20,6 @@ A server is a loop around a token generator::
 from __future__ import annotations
 
 import json
-import secrets
-import string
-import time
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, Iterator, List, Literal, Mapping, Optional, Sequence, Union
 
@@ -74,20 +71,6 @@ def _dump_items(items: Optional[Iterable[Any]]) -> Optional[str]:
     return None if items is None else json.dumps([_plain(i) for i in items], ensure_ascii=False)
 
 
-def _new_id(prefix: str) -> str:
-    """``prefix_`` and 24 random alphanumerics, as the core makes them."""
-    alphabet = string.digits + string.ascii_letters
-    return prefix + "_" + "".join(secrets.choice(alphabet) for _ in range(24))
-
-
-def _model(request: Any, model: Optional[str]) -> str:
-    if model is not None:
-        return model
-    if isinstance(request, Mapping) and isinstance(request.get("model"), str):
-        return str(request["model"])
-    return "gpt-oss"
-
-
 # --- Chat Completions ---------------------------------------------------------
 
 
@@ -123,18 +106,13 @@ def chat_completion_from_harmony(
     """A whole ``chat.completion`` object for a non-streaming reply.
     ``finish_reason`` defaults to ``tool_calls`` when the reply calls tools,
     else ``stop``."""
-    message = chat_completion_message_from_harmony(messages, request)
-    reason = finish_reason or ("tool_calls" if message.get("tool_calls") else "stop")
-    out: Json = {
-        "id": id or _new_id("chatcmpl"),
-        "object": "chat.completion",
-        "created": int(time.time()) if created is None else created,
-        "model": _model(request, model),
-        "choices": [{"index": 0, "message": message, "finish_reason": reason, "logprobs": None}],
-    }
-    if usage is not None:
-        out["usage"] = dict(usage)
-    return out
+    args = (_dump_opt(request), finish_reason, model, id, created, _dump_opt(usage))
+    try:
+        out = _native.chat_completion_object(_messages(messages), *args)
+    except _native.NotPlainJson:
+        out = _native.chat_completion_object(plain_messages(_messages(messages)), *args)
+    result: Json = json.loads(out)
+    return result
 
 
 class ChatCompletionStream:
@@ -157,9 +135,7 @@ class ChatCompletionStream:
         id: Optional[str] = None,
         created: Optional[int] = None,
     ) -> None:
-        self._inner = _native.ChatCompletionStream(
-            encoding._inner, _dump_opt(request), _model(request, model), id, created
-        )
+        self._inner = _native.ChatCompletionStream(encoding._inner, _dump_opt(request), model, id, created)
 
     @property
     def id(self) -> str:
@@ -244,14 +220,7 @@ def response_from_harmony(
     output = response_output_from_harmony(messages, request, previous_items)
     if status == "incomplete" and output:
         output[-1]["status"] = "incomplete"  # the item the budget cut off
-    payload = _native.response_object(
-        id or _new_id("resp"),
-        _model(request, model),
-        int(time.time()) if created_at is None else created_at,
-        status,
-        json.dumps(output),
-        _dump_opt(request),
-    )
+    payload = _native.response_object(id, model, created_at, status, json.dumps(output), _dump_opt(request))
     response: Json = json.loads(payload)
     return response
 
@@ -276,7 +245,7 @@ class ResponsesStream:
         id: Optional[str] = None,
     ) -> None:
         self._inner = _native.ResponsesStream(
-            encoding._inner, _dump_opt(request), _dump_items(previous_items), _model(request, model), id
+            encoding._inner, _dump_opt(request), _dump_items(previous_items), model, id
         )
 
     @property

@@ -217,6 +217,49 @@ pub(crate) fn classify_header<'a>(
 /// `functions.X` under their API names, other recipients under their
 /// recipient). Absent parts are `null`.
 pub fn chat_completion_message_from_harmony(messages: &[Message], names: &ToolNames) -> Result<Value> {
+    chat_message(messages, names)
+}
+
+/// What a whole `chat.completion` object says besides its message.
+#[derive(Debug, Clone, Default)]
+pub struct CompletionInfo {
+    /// `chatcmpl_…`; a fresh one when `None`.
+    pub id: Option<String>,
+    /// The model name; the request's `model`, else `gpt-oss`, when `None`.
+    pub model: Option<String>,
+    /// Unix seconds; now when `None`.
+    pub created: Option<u64>,
+    /// `tool_calls` when the reply calls tools, else `stop`, when `None`.
+    pub finish_reason: Option<super::FinishReason>,
+    /// The `usage` object, if any.
+    pub usage: Option<Value>,
+}
+
+/// A whole `chat.completion` object for a non-streaming reply (the
+/// streaming chunks come from [`super::ChatCompletionStream`]).
+pub fn chat_completion_object(
+    messages: &[Message],
+    names: &ToolNames,
+    request: Option<&Value>,
+    info: CompletionInfo,
+) -> Result<Value> {
+    let message = chat_message(messages, names)?;
+    let calls = message.get("tool_calls").is_some_and(|c| !c.is_null());
+    let reason = info.finish_reason.map_or(if calls { "tool_calls" } else { "stop" }, |r| r.as_str());
+    let mut out = json!({
+        "id": info.id.unwrap_or_else(|| new_id("chatcmpl")),
+        "object": "chat.completion",
+        "created": info.created.unwrap_or_else(super::unix_now),
+        "model": super::model_of(request, info.model.as_deref()),
+        "choices": [{"index": 0, "message": message, "finish_reason": reason, "logprobs": null}],
+    });
+    if let (Some(usage), Some(obj)) = (info.usage, out.as_object_mut()) {
+        obj.insert("usage".into(), usage);
+    }
+    Ok(out)
+}
+
+fn chat_message(messages: &[Message], names: &ToolNames) -> Result<Value> {
     let mut content: Vec<String> = Vec::new();
     let mut reasoning: Vec<String> = Vec::new();
     let mut calls: Vec<Value> = Vec::new();

@@ -32,7 +32,10 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use chat::{chat_completion_message_from_harmony, chat_tool_names, conversation_from_chat_completions};
+pub use chat::{
+    chat_completion_message_from_harmony, chat_completion_object, chat_tool_names, conversation_from_chat_completions,
+    CompletionInfo,
+};
 pub use chat_stream::{ChatCompletionStream, FinishReason};
 pub use names::ToolNames;
 pub use responses::{conversation_from_responses, response_object, response_output_from_harmony, responses_tool_names};
@@ -122,6 +125,15 @@ impl HarmonyEncoding {
     }
 }
 
+/// The model name a reply reports: `model` if given, else the request's
+/// `model`, else `gpt-oss`.
+pub fn model_of(request: Option<&serde_json::Value>, model: Option<&str>) -> String {
+    model
+        .or_else(|| request.and_then(|r| r.get("model")).and_then(serde_json::Value::as_str))
+        .unwrap_or("gpt-oss")
+        .to_string()
+}
+
 /// A fresh identifier such as `call_3fZ…` (the prefix, `_`, 24 random
 /// alphanumerics), unique within the process.
 pub fn new_id(prefix: &str) -> String {
@@ -151,7 +163,7 @@ pub(crate) fn ended_on_stop(parser: &crate::parse::StreamableParser) -> bool {
 }
 
 /// Seconds since the Unix epoch (0 if the clock is before it).
-pub(crate) fn unix_now() -> u64 {
+pub fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 

@@ -135,20 +135,50 @@ pub(crate) fn response_output_from_harmony(
     })
 }
 
-/// A `response` object (JSON).
+/// A `response` object (JSON); a fresh id, the request's model and now
+/// when not given.
 #[pyfunction]
 #[pyo3(signature = (id, model, created_at, status, output_json, request_json = None))]
 pub(crate) fn response_object(
-    id: &str,
-    model: &str,
-    created_at: u64,
+    id: Option<&str>,
+    model: Option<&str>,
+    created_at: Option<u64>,
     status: &str,
     output_json: &str,
     request_json: Option<&str>,
 ) -> PyResult<String> {
     let output: Vec<Value> = serde_json::from_str(output_json).map_err(json_err)?;
     let request = request_json.map(parse).transpose()?;
-    to_json(&interop::response_object(id, model, created_at, status, output, request.as_ref()))
+    let id = id.map_or_else(|| interop::new_id("resp"), str::to_string);
+    let model = interop::model_of(request.as_ref(), model);
+    let created_at = created_at.unwrap_or_else(interop::unix_now);
+    to_json(&interop::response_object(&id, &model, created_at, status, output, request.as_ref()))
+}
+
+/// A whole `chat.completion` object (JSON) of parsed reply messages.
+#[pyfunction]
+#[pyo3(signature = (messages, request_json = None, finish_reason = None, model = None, id = None, created = None, usage_json = None))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn chat_completion_object(
+    py: Python<'_>,
+    messages: &Bound<'_, PyAny>,
+    request_json: Option<&str>,
+    finish_reason: Option<&str>,
+    model: Option<String>,
+    id: Option<String>,
+    created: Option<u64>,
+    usage_json: Option<&str>,
+) -> PyResult<String> {
+    let raw = messages_from_py(messages)?;
+    let reason = self::finish_reason(finish_reason)?;
+    Call::enter().detach(py, || {
+        let request = request_json.map(parse).transpose()?;
+        let usage = usage_json.map(parse).transpose()?;
+        let names = names("chat", request.as_ref(), None)?;
+        let messages = finish(&raw)?;
+        let info = interop::CompletionInfo { id, model, created, finish_reason: reason, usage };
+        to_json(&interop::chat_completion_object(&messages, &names, request.as_ref(), info)?)
+    })
 }
 
 /// Prompt tokens, stop tokens and the conversation (JSON) for a request;
@@ -216,17 +246,18 @@ pub(crate) struct PyChatCompletionStream {
 #[pymethods]
 impl PyChatCompletionStream {
     #[new]
-    #[pyo3(signature = (encoding, request_json = None, model = "gpt-oss", id = None, created = None))]
+    #[pyo3(signature = (encoding, request_json = None, model = None, id = None, created = None))]
     fn new(
         encoding: &PyHarmonyEncoding,
         request_json: Option<&str>,
-        model: &str,
+        model: Option<&str>,
         id: Option<String>,
         created: Option<u64>,
     ) -> PyResult<Self> {
         let request = request_json.map(parse).transpose()?;
+        let model = interop::model_of(request.as_ref(), model);
         let mut inner =
-            ChatCompletionStream::new(encoding.inner.clone(), names("chat", request.as_ref(), None)?, model);
+            ChatCompletionStream::new(encoding.inner.clone(), names("chat", request.as_ref(), None)?, &model);
         if let Some(id) = id {
             inner = inner.with_id(id);
         }
@@ -273,18 +304,19 @@ pub(crate) struct PyResponsesStream {
 #[pymethods]
 impl PyResponsesStream {
     #[new]
-    #[pyo3(signature = (encoding, request_json = None, previous_items_json = None, model = "gpt-oss", id = None))]
+    #[pyo3(signature = (encoding, request_json = None, previous_items_json = None, model = None, id = None))]
     fn new(
         encoding: &PyHarmonyEncoding,
         request_json: Option<&str>,
         previous_items_json: Option<&str>,
-        model: &str,
+        model: Option<&str>,
         id: Option<String>,
     ) -> PyResult<Self> {
         let request = request_json.map(parse).transpose()?;
         let previous = parse_items(previous_items_json)?;
         let names = names("responses", request.as_ref(), previous.as_deref())?;
-        let mut inner = ResponsesStream::new(encoding.inner.clone(), names, model, request);
+        let model = interop::model_of(request.as_ref(), model);
+        let mut inner = ResponsesStream::new(encoding.inner.clone(), names, &model, request);
         if let Some(id) = id {
             inner = inner.with_id(id);
         }
