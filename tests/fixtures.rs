@@ -20,8 +20,7 @@ fn dir() -> PathBuf {
 }
 
 fn cases() -> Vec<Value> {
-    let text = std::fs::read_to_string(dir().join("cases.json")).expect("test-data/render/cases.json");
-    serde_json::from_str(&text).expect("cases.json is a JSON list")
+    common::fixture_cases("render/cases.json")
 }
 
 fn render(enc: &HarmonyEncoding, case: &Value) -> Result<String, String> {

@@ -21,11 +21,8 @@ fn options(date: &str) -> ConversionOptions {
 
 #[test]
 fn request_fixtures() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/test-data/interop/requests.json"))
-        .expect("fixtures");
-    let doc: Value = serde_json::from_str(&text).expect("fixture JSON");
+    let cases = common::fixture_cases("interop/requests.json");
     let enc = enc();
-    let cases = doc["cases"].as_array().expect("cases");
     assert!(cases.len() >= 20);
     for case in cases {
         let name = case["name"].as_str().unwrap_or("?");

@@ -16,8 +16,7 @@ use serde_json::Value;
 use common::enc;
 
 fn cases() -> Vec<Value> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/test-data/parse/lenient.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture file")).expect("fixture JSON")
+    common::fixture_cases("parse/lenient.json")
 }
 
 fn check_case(enc: &HarmonyEncoding, case: &Value) -> Result<(), String> {

@@ -52,6 +52,21 @@ pub fn read_vectors(name: &str) -> Option<Vec<Value>> {
     )
 }
 
+/// The cases of a fixture file in `test-data/` (every file there is
+/// `{"about": …, "cases": [{"name": …, "about": …, …}]}`, read the same way
+/// by pytest's `conftest.load_cases`).
+pub fn fixture_cases(relative: &str) -> Vec<Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test-data").join(relative);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(doc["about"].is_string(), "{} has no \"about\"", path.display());
+    let cases = doc["cases"].as_array().unwrap_or_else(|| panic!("{} has no \"cases\" list", path.display()));
+    for case in cases {
+        assert!(case["name"].is_string(), "a case of {} has no \"name\"", path.display());
+    }
+    cases.clone()
+}
+
 /// Records a line of the vector summary: `make rust-test` prints the file
 /// after the tests, since cargo hides what passing tests print.
 pub fn report(line: &str) {

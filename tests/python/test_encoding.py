@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List
 
 import pytest
 
-from conftest import load_json, names, text_fixture
+from conftest import load_cases, names, text_fixture
 from openai_harmony import (
     Author,
     Conversation,
@@ -31,7 +31,7 @@ from openai_harmony import (
     load_harmony_encoding,
 )
 
-RENDER_CASES: List[Dict[str, Any]] = load_json("render/cases.json")
+RENDER_CASES: List[Dict[str, Any]] = load_cases("render/cases.json")
 
 
 def test_load_by_enum_or_string() -> None:

@@ -21,6 +21,7 @@ import llguidance.tiktoken
 import pytest
 import tiktoken
 
+from conftest import load_cases
 from grammar_cases import case_batch, gbnf_to_lark_with_tokens, llguidance_grammar
 from openai_harmony import (
     Conversation,
@@ -389,7 +390,7 @@ def test_lenient_fixtures_catalogue(enc: HarmonyEncoding, tokenizer: Any) -> Non
     """Every malformed completion of the lenient parser's fixtures (those
     with diagnostics) is refused by the grammar, in both syntaxes; the
     well-formed canonical ones are accepted."""
-    fixtures = json.loads((Path(__file__).resolve().parents[2] / "test-data/parse/lenient.json").read_text())
+    fixtures = load_cases("parse/lenient.json")
     schema = {"type": "object", "properties": {"answer": {"type": "integer"}}, "required": ["answer"]}
     tools = [
         ToolDescription.new(

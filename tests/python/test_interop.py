@@ -3,12 +3,12 @@ dict validated against the official ``openai`` package's types."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Dict, List, Sequence
 
 import pytest
 
+from conftest import load_cases
 from openai_harmony import HarmonyEncoding, HarmonyError, Message, Role
 from openai_harmony.interop import (
     ChatCompletionStream,
@@ -29,7 +29,7 @@ from openai.types.responses import Response, ResponseOutputItem, ResponseStreamE
 from pydantic import TypeAdapter  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[2] / "test-data" / "interop" / "requests.json"
-CASES: List[Dict[str, Any]] = json.loads(FIXTURES.read_text(encoding="utf-8"))["cases"]
+CASES: List[Dict[str, Any]] = load_cases("interop/requests.json")
 EVENT = TypeAdapter(ResponseStreamEvent)
 ITEM = TypeAdapter(ResponseOutputItem)
 

@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from conftest import load_json, names
+from conftest import load_cases, names
 from openai_harmony import (
     ContentDelta,
     Conversation,
@@ -22,7 +22,7 @@ from openai_harmony import (
     StreamState,
 )
 
-LENIENT_CASES: List[Dict[str, Any]] = load_json("parse/lenient.json")
+LENIENT_CASES: List[Dict[str, Any]] = load_cases("parse/lenient.json")
 
 COMPLETION = (
     "<|channel|>analysis<|message|>User asks: 2 + 2. Simple.<|end|>"
