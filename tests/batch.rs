@@ -1,14 +1,12 @@
 //! Batch rendering and parsing equal their one-by-one counterparts, in
 //! order, with per-item errors; and the render cache never changes output.
 
-mod common;
-
-use common::{enc, tokens_of};
+use crate::common::{enc, tokens_of};
 use openai_harmony::chat::{Author, Conversation, Message, Role};
 use openai_harmony::RenderKind;
 
 fn vector_conversations() -> Vec<Conversation> {
-    let Some(vectors) = common::read_vectors("render.jsonl") else { return Vec::new() };
+    let Some(vectors) = crate::common::read_vectors("render.jsonl") else { return Vec::new() };
     vectors.iter().filter_map(|v| serde_json::from_value(v["conversation"].clone()).ok()).collect()
 }
 
@@ -35,7 +33,7 @@ fn render_batch_equals_one_by_one() {
 #[test]
 fn parse_batch_equals_one_by_one() {
     let enc = enc();
-    let Some(vectors) = common::read_vectors("parse.jsonl") else { return };
+    let Some(vectors) = crate::common::read_vectors("parse.jsonl") else { return };
     let completions: Vec<Vec<u32>> = vectors.iter().map(|v| tokens_of(&v["tokens"])).collect();
     for strict in [true, false] {
         let batch = enc.parse_batch(&completions, Some(Role::Assistant), strict);

@@ -6,8 +6,6 @@
 //! `HARMONY_BLESS=1 cargo test --test fixtures` rewrites the `.txt` files
 //! from the current output; review the diff before committing it.
 
-mod common;
-
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -20,7 +18,7 @@ fn dir() -> PathBuf {
 }
 
 fn cases() -> Vec<Value> {
-    common::fixture_cases("render/cases.json")
+    crate::common::fixture_cases("render/cases.json")
 }
 
 fn render(enc: &HarmonyEncoding, case: &Value) -> Result<String, String> {
@@ -61,7 +59,7 @@ fn render_fixtures() {
                 }
                 let want = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {}", path.display()));
                 if want != text {
-                    failures.push(format!("{name}: {}", common::first_difference(&want, &text)));
+                    failures.push(format!("{name}: {}", crate::common::first_difference(&want, &text)));
                 }
             }
         }

@@ -1,11 +1,9 @@
 //! OpenAI API interop: the request fixtures of test-data/interop (shared
 //! with pytest), replies, streams and multi-turn round trips.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::enc;
+use crate::common::enc;
 use openai_harmony::chat::{Message, Role};
 use openai_harmony::interop::{
     chat_completion_message_from_harmony, chat_tool_names, conversation_from_chat_completions,
@@ -21,7 +19,7 @@ fn options(date: &str) -> ConversionOptions {
 
 #[test]
 fn request_fixtures() {
-    let cases = common::fixture_cases("interop/requests.json");
+    let cases = crate::common::fixture_cases("interop/requests.json");
     let enc = enc();
     assert!(cases.len() >= 20);
     for case in cases {

@@ -2,9 +2,7 @@
 //! `InvalidRequest` error (never a panic), and the streams accept any token
 //! sequence.
 
-mod common;
-
-use common::enc;
+use crate::common::enc;
 use openai_harmony::interop::{
     chat_tool_names, conversation_from_chat_completions, conversation_from_responses, ChatCompletionStream,
     ConversionOptions, ResponsesStream, ToolNames,

@@ -4,8 +4,6 @@
 //! parsing must give, the kinds of repair it must report, and optionally
 //! what strict parsing gives (`"same"` messages, or `"error: TEXT"`).
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::str::FromStr;
 
@@ -13,10 +11,10 @@ use openai_harmony::chat::{Message, Role};
 use openai_harmony::{HarmonyEncoding, ParseEvent, StreamableParser};
 use serde_json::Value;
 
-use common::enc;
+use crate::common::enc;
 
 fn cases() -> Vec<Value> {
-    common::fixture_cases("parse/lenient.json")
+    crate::common::fixture_cases("parse/lenient.json")
 }
 
 fn check_case(enc: &HarmonyEncoding, case: &Value) -> Result<(), String> {

@@ -4,13 +4,11 @@
 //! the role given; and arbitrary token sequences never make the lenient
 //! parser fail.
 
-mod common;
-
 use openai_harmony::chat::{Author, Message, Role};
 use openai_harmony::{HarmonyEncoding, Rank, StreamableParser};
 use proptest::prelude::*;
 
-use common::enc;
+use crate::common::enc;
 
 /// Content: any text, with a bias towards text that looks like markup.
 fn content() -> impl Strategy<Value = String> {

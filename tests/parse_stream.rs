@@ -1,13 +1,11 @@
 //! Behaviour of `StreamableParser` beyond the vectors: reset, going on after errors,
 //! state snapshots, events, tokens outside the vocabulary.
 
-mod common;
-
 use openai_harmony::chat::Role;
 use openai_harmony::{DiagnosticKind, HarmonyEncoding, HarmonyError, ParseEvent, Rank, StreamState, StreamableParser};
 use serde_json::json;
 
-use common::enc;
+use crate::common::enc;
 
 fn feed(p: &mut StreamableParser, enc: &HarmonyEncoding, text: &str) {
     for t in enc.encode_with_special_tokens(text) {

@@ -2,17 +2,15 @@
 //! every case matches the reference exactly, or is a deviation listed in
 //! `test-data/deviations.md` and checked here to differ in exactly that way.
 
-mod common;
-
 use std::str::FromStr;
 
 use openai_harmony::chat::Role;
 use openai_harmony::{HarmonyEncoding, StreamableParser};
 use serde_json::{json, Value};
 
-use common::enc;
+use crate::common::enc;
 
-use common::tokens_of;
+use crate::common::tokens_of;
 
 fn role_of(v: &Value) -> Option<Role> {
     v["role"].as_str().map(|r| Role::from_str(r).expect("vector role"))
@@ -111,7 +109,7 @@ fn run_stream(enc: &HarmonyEncoding, v: &Value, steps: &[Value], error: &Value, 
             if error.is_null() || error["at"].as_u64() != Some(i as u64) {
                 return Some(format!("step {i}: unexpected error {e}"));
             }
-            if !common::same_error(error["error"].as_str().unwrap_or(""), &e.to_string()) {
+            if !crate::common::same_error(error["error"].as_str().unwrap_or(""), &e.to_string()) {
                 return Some(format!("step {i}: error {e} instead of {}", error["error"]));
             }
             return None;
@@ -139,7 +137,7 @@ fn run_stream(enc: &HarmonyEncoding, v: &Value, steps: &[Value], error: &Value, 
 fn compare(want: &Value, got: &Value) -> Option<String> {
     if let Some(err) = want.get("error").and_then(Value::as_str) {
         return match got.get("error").and_then(Value::as_str) {
-            Some(e) if common::same_error(err, e) => None,
+            Some(e) if crate::common::same_error(err, e) => None,
             Some(e) => Some(format!("error {e:?} instead of {err:?}")),
             None => Some(format!("want error {err:?} got {}", got["ok"])),
         };
@@ -205,7 +203,7 @@ fn parse_and_stream_vectors() {
     let mut deviations: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
     let mut counts = [0usize; 3];
     for (file, stream) in [("parse.jsonl", false), ("stream.jsonl", true)] {
-        let Some(vectors) = common::read_vectors(file) else { return };
+        let Some(vectors) = crate::common::read_vectors(file) else { return };
         for v in &vectors {
             let id = v["id"].as_str().unwrap_or("?").to_string();
             match if stream { judge_stream(&enc, v) } else { judge_parse(&enc, v) } {
@@ -221,7 +219,7 @@ fn parse_and_stream_vectors() {
             }
         }
     }
-    common::report(&format!(
+    crate::common::report(&format!(
         "parse.jsonl + stream.jsonl: {} vectors, {} as the reference, {} documented deviations, {} failures",
         counts[0] + counts[1] + counts[2],
         counts[0],

@@ -1,8 +1,6 @@
 //! Training masks and message spans.
 
-mod common;
-
-use common::enc;
+use crate::common::enc;
 use openai_harmony::chat::{Author, Conversation, DeveloperContent, Message, Role, SystemContent, ToolDescription};
 use openai_harmony::{HarmonyEncoding, Rank, RenderConversationConfig, RenderOptions, TrainOn};
 
@@ -141,7 +139,7 @@ fn no_assistant_no_mask_and_bad_train_on() {
 fn dataset_rows_are_the_training_render() {
     use openai_harmony::dataset::{RowFormat, RowOptions};
     use openai_harmony::interop::{conversation_from_chat_completions, ConversionOptions};
-    let enc = common::enc();
+    let enc = crate::common::enc();
     let convo = tool_conversation();
     let json = convo.to_json().expect("json");
     let messages = serde_json::to_string(&convo.messages).expect("json");

@@ -2,17 +2,15 @@
 //! and tokenizer case must match exactly, errors included. When the vectors
 //! are absent the tests say so and pass without checking.
 
-mod common;
-
 use std::str::FromStr;
 
 use openai_harmony::chat::{Conversation, Role};
 use openai_harmony::{HarmonyEncoding, Rank, RenderConversationConfig};
 use serde_json::Value;
 
-use common::enc;
+use crate::common::enc;
 
-use common::tokens_of;
+use crate::common::tokens_of;
 
 fn render_case(enc: &HarmonyEncoding, v: &Value) -> Result<Vec<Rank>, String> {
     let convo: Conversation = serde_json::from_value(v["conversation"].clone()).map_err(|e| e.to_string())?;
@@ -31,7 +29,7 @@ fn render_case(enc: &HarmonyEncoding, v: &Value) -> Result<Vec<Rank>, String> {
 
 #[test]
 fn render_vectors() {
-    let Some(vectors) = common::read_vectors("render.jsonl") else {
+    let Some(vectors) = crate::common::read_vectors("render.jsonl") else {
         return;
     };
     let enc = enc();
@@ -51,11 +49,11 @@ fn render_vectors() {
                     if got_text == want_text {
                         Some("same text, different token boundaries".to_string())
                     } else {
-                        Some(common::first_difference(want_text, &got_text))
+                        Some(crate::common::first_difference(want_text, &got_text))
                     }
                 }
             }
-            (Err(e), _, Some(want)) if common::same_error(want, e) => None,
+            (Err(e), _, Some(want)) if crate::common::same_error(want, e) => None,
             (Err(e), _, Some(want)) => Some(format!("error text differs: want {want:?}, got {e:?}")),
             (Ok(_), _, Some(want)) => Some(format!("expected error {want:?}, rendered fine")),
             (Err(e), _, None) => Some(format!("unexpected error {e}")),
@@ -73,12 +71,12 @@ fn render_vectors() {
         vectors.len(),
         shown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n")
     );
-    common::report(&format!("render.jsonl: {} vectors, all passed", vectors.len()));
+    crate::common::report(&format!("render.jsonl: {} vectors, all passed", vectors.len()));
 }
 
 #[test]
 fn tokenizer_vectors() {
-    let Some(vectors) = common::read_vectors("tokenizer.jsonl") else {
+    let Some(vectors) = crate::common::read_vectors("tokenizer.jsonl") else {
         return;
     };
     let enc = enc();
@@ -114,7 +112,7 @@ fn tokenizer_vectors() {
         let expected = &v["expected"];
         let ok = match (&got, expected.get("ok"), expected.get("error").and_then(Value::as_str)) {
             (Ok(g), Some(w), _) => g == w,
-            (Err(e), _, Some(w)) => common::same_error(w, e),
+            (Err(e), _, Some(w)) => crate::common::same_error(w, e),
             _ => false,
         };
         if !ok {
@@ -122,5 +120,5 @@ fn tokenizer_vectors() {
         }
     }
     assert!(failures.is_empty(), "{} tokenizer vectors failed:\n{}", failures.len(), failures.join("\n"));
-    common::report(&format!("tokenizer.jsonl: {} vectors, all passed", vectors.len()));
+    crate::common::report(&format!("tokenizer.jsonl: {} vectors, all passed", vectors.len()));
 }
