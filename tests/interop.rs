@@ -424,7 +424,7 @@ fn request_errors_carry_the_field_as_param() {
     let err = conversation_from_chat_completions(&serde_json::json!([]), &options).expect_err("not an object");
     assert_eq!(err.param(), None);
     assert_eq!(openai_harmony::HarmonyError::invalid_request("tool_choice.type: x").param(), Some("tool_choice.type"));
-    assert_eq!(openai_harmony::HarmonyError::invalid_request("unknown finish reason \"x\"").param(), None);
+    assert_eq!(openai_harmony::HarmonyError::invalid_request("the request must be a JSON object").param(), None);
 }
 
 #[test]

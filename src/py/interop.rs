@@ -35,7 +35,7 @@ fn finish_reason(reason: Option<&str>) -> PyResult<Option<FinishReason>> {
         Some("stop") => Ok(Some(FinishReason::Stop)),
         Some("tool_calls") => Ok(Some(FinishReason::ToolCalls)),
         Some("length") => Ok(Some(FinishReason::Length)),
-        Some(other) => Err(to_py(HarmonyError::invalid_request(format!(
+        Some(other) => Err(to_py(HarmonyError::InvalidArgument(format!(
             "unknown finish reason {other:?} (expected stop, tool_calls or length)"
         )))),
     }

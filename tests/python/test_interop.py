@@ -129,7 +129,7 @@ def test_chat_stream_length_and_errors(enc: HarmonyEncoding) -> None:
     assert stream.finish_reason == "length"
     chunks += stream.finish()
     assert ChatCompletionChunk.model_validate(chunks[-1]).choices[0].finish_reason == "length"
-    with pytest.raises(HarmonyError, match="unknown finish reason"):
+    with pytest.raises(ValueError, match="unknown finish reason"):
         ChatCompletionStream(enc).finish("done")  # type: ignore[arg-type]
 
 
