@@ -63,6 +63,7 @@ VALUES: Dict[str, Callable[[Figures], str]] = {
         f"{ratio(f, 'stream_parse_tokens_per_s'):.0f}-{ratio(f, 'parse_batch_tokens_per_s'):.0f}×"
     ),
     "encode_ratio": lambda f: _x(ratio(f, "encode_plain_tokens_per_s")),
+    "load_ms": lambda f: f"{float(f['workloads']['ours']['load_encoding_first_ms']):.0f} ms",
     "cold_ratio": lambda f: _x(float(f["cold"]["ratio"])),
     "cold_ours": lambda f: f"{float(f['cold']['ours']) / 1e6:.1f} M tok/s",
     "cold_ref": lambda f: f"{float(f['cold']['reference']) / 1e6:.2f} M tok/s",
