@@ -41,6 +41,9 @@ class CliError(Exception):
 
 
 def _read(path: Optional[str]) -> str:
+    if path is None and sys.stdin.isatty():
+        # Nothing piped in: waiting on the terminal would look like a hang.
+        raise CliError("no input: give a FILE, or pipe JSON or tokens on stdin (use - to type them)")
     if path is None or path == "-":
         return sys.stdin.read()
     try:

@@ -193,3 +193,17 @@ def test_lenient_repairs_are_reported(capsys: pytest.CaptureFixture[str]) -> Non
     doc = json.loads(out)
     assert [d["kind"] for d in doc["diagnostics"]] == [line.split(": ")[2] for line in repairs]
     assert len(doc["messages"]) == 2
+
+
+def test_no_input_on_a_terminal_is_an_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal(""))
+    assert main(["render"]) == 1
+    assert "no input: give a FILE" in capsys.readouterr().err
