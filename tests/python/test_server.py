@@ -12,6 +12,7 @@ import json
 import re
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections import deque
@@ -1086,6 +1087,10 @@ def test_each_request_is_logged(enc: HarmonyEncoding, caplog: pytest.LogCaptureF
         with caplog.at_level("INFO", logger="openai_harmony.server"):
             urllib.request.urlopen(base + "/models", timeout=10).read()
             post_raw(base + "/chat/completions", b"{oops")
+            # The handler thread logs once the reply is sent: wait for it.
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and sum(r.name == "openai_harmony.server" for r in caplog.records) < 2:
+                time.sleep(0.01)
     finally:
         server.shutdown()
         server.server_close()
@@ -1140,6 +1145,7 @@ def test_harmony_serve(tmp_path: Path) -> None:
         assert "demo generator" in (reply.choices[0].message.content or "")
         client.close()
     finally:
+        time.sleep(0.2)  # the request's log line follows its reply
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
