@@ -1160,3 +1160,52 @@ def test_errors_name_the_field(harness: Harness) -> None:
     assert status == 400 and doc["error"]["param"] == "messages[1]", doc
     status, doc = post_raw(harness.base_url + "/chat/completions", json.dumps({"model": MODEL, "messages": 5}).encode())
     assert status == 400 and doc["error"]["param"] == "messages", doc
+
+
+def test_random_requests_are_never_a_server_error(enc: HarmonyEncoding) -> None:
+    """Bodies of random JSON under the keys both APIs read: a reply (from the
+    demo generator) or a 4xx, never a 500."""
+    import random
+
+    server = harmony_server.make_server(harmony_server.demo_generator(enc), "127.0.0.1", 0, MODEL, encoding=enc)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    try:
+        random_requests(f"http://127.0.0.1:{server.port}/v1", random.Random(11))
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def random_requests(base_url: str, rng: Any) -> None:
+    leaves: List[Any] = [None, True, 0, -1, 1.5, "", "x", "\ud800", "user", "assistant", "tool", "auto", "required"]
+    inner = ["role", "content", "tool_calls", "tool_call_id", "name", "type", "function", "arguments", "id", "text"]
+    inner += ["reasoning_content", "schema", "json_schema", "parameters"]
+    outer = ["model", "messages", "tools", "tool_choice", "response_format", "stream", "max_tokens", "n", "input"]
+    outer += ["instructions", "text", "reasoning", "previous_response_id", "store", "max_output_tokens"]
+
+    def value(depth: int = 0) -> Any:
+        r = rng.random()
+        if depth > 3 or r < 0.3:
+            return rng.choice(leaves)
+        if r < 0.6:
+            return [value(depth + 1) for _ in range(rng.randint(0, 3))]
+        return {rng.choice(inner): value(depth + 1) for _ in range(rng.randint(0, 4))}
+
+    statuses: Dict[int, int] = {}
+    for _ in range(300):
+        api = rng.choice(["/chat/completions", "/responses"])
+        body = {k: value() for k in rng.sample(outer, rng.randint(1, 6))}
+        if api == "/chat/completions" and rng.random() < 0.5:
+            body["messages"] = [{"role": "user", "content": "hi"}, *([value()] if rng.random() < 0.5 else [])]
+        request = urllib.request.Request(base_url + api, data=json.dumps(body).encode(), method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as reply:
+                reply.read()  # JSON or an event stream
+                status = int(reply.status)
+        except urllib.error.HTTPError as error:
+            error.read()
+            status = int(error.code)
+        statuses[status] = statuses.get(status, 0) + 1
+        assert status < 500, body
+    assert statuses.get(400, 0) > 100 and sum(statuses.values()) == 300, statuses
