@@ -213,6 +213,16 @@ class ResponsesStream:
     def response_json(self, status: str) -> str: ...
     def messages_json(self) -> str: ...
 
+# (tokens int32, offsets int32, mask int8, kept rows, (row, reason) errors, spans when asked)
+_Columns = Tuple[
+    bytes,
+    bytes,
+    bytes,
+    List[int],
+    List[Tuple[int, str]],
+    Optional[List[List[Tuple[int, str, Optional[str], int, int]]]],
+]
+
 def tokenize_rows(
     encoding: HarmonyEncoding,
     rows: List[Any],
@@ -220,25 +230,11 @@ def tokenize_rows(
     train_on: str = "all_assistant",
     date: Optional[str] = None,
     spans: bool = False,
-) -> Tuple[
-    bytes,
-    bytes,
-    bytes,
-    List[int],
-    List[Tuple[int, str]],
-    Optional[List[List[Tuple[int, str, Optional[str], int, int]]]],
-]: ...
+) -> _Columns: ...
 def tokenize_lines(
     encoding: HarmonyEncoding,
     data: bytes,
     input_format: str = "harmony",
     train_on: str = "all_assistant",
     date: Optional[str] = None,
-) -> Tuple[
-    bytes,
-    bytes,
-    bytes,
-    List[int],
-    List[Tuple[int, str]],
-    Optional[List[List[Tuple[int, str, Optional[str], int, int]]]],
-]: ...
+) -> _Columns: ...

@@ -426,6 +426,15 @@ def cmd_serve(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> N
     serve(args.host, args.port, args.model, args.delay)
 
 
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``harmony serve`` and ``python -m openai_harmony.server``
+    (here, so that building the command line does not import the server)."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000; 0: any free port)")
+    parser.add_argument("--model", default="gpt-oss", help="the model name /v1/models reports (default: gpt-oss)")
+    parser.add_argument("--delay", type=float, default=0.02, help="seconds between demo tokens (default: 0.02)")
+
+
 def _date(value: str) -> str:
     """--date: a calendar date, YYYY-MM-DD."""
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
@@ -543,9 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser("serve", help="run the OpenAI-compatible server (openai_harmony.server) with the demo generator")
-    from .server import add_arguments
-
-    add_arguments(p)
+    add_serve_arguments(p)
 
     p = sub.add_parser("demo", help="render, inspect and parse an embedded example")
     _color_options(p)

@@ -541,18 +541,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, model: str = "gpt-oss", del
         server.server_close()
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``harmony serve`` and ``python -m openai_harmony.server``."""
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000; 0: any free port)")
-    parser.add_argument("--model", default="gpt-oss", help="the model name /v1/models reports (default: gpt-oss)")
-    parser.add_argument("--delay", type=float, default=0.02, help="seconds between demo tokens (default: 0.02)")
-
-
 def main(argv: Optional[List[str]] = None) -> None:
     """``python -m openai_harmony.server [--host] [--port] [--model] [--delay]``."""
+    from .cli import add_serve_arguments  # one definition of the options, with `harmony serve`
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    add_arguments(parser)
+    add_serve_arguments(parser)
     args = parser.parse_args(argv)
     serve(args.host, args.port, args.model, args.delay)
 

@@ -9,7 +9,7 @@
 //! complete, that is at the end of a final answer or of a tool call's
 //! arguments.
 
-use super::gbnf_json::{Converter, BASE_RULES};
+use super::gbnf_json::{quote, Converter, BASE_RULES};
 use super::ir::Node;
 use crate::error::Result;
 
@@ -25,23 +25,6 @@ struct Writer {
     /// The rule name a JSON value takes its name from.
     scope: String,
     json_count: usize,
-}
-
-fn quote(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7F => out.push_str(&format!("\\x{:02X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 impl Writer {

@@ -44,7 +44,8 @@ pub(super) struct Converter<'a> {
     pub(super) rules: Vec<String>,
 }
 
-fn quote(text: &str) -> String {
+/// A GBNF string literal of `text`.
+pub(super) fn quote(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
     for c in text.chars() {
