@@ -43,7 +43,8 @@ pub use batch::RenderKind;
 pub use encoding::{load_harmony_encoding, FormattingToken, HarmonyEncoding, HarmonyEncodingName};
 pub use error::HarmonyError;
 pub use parse::{
-    Diagnostic, DiagnosticKind, ParseEvent, ParsedCompletion, ParserSnapshot, StreamState, StreamableParser,
+    repair_counts, Diagnostic, DiagnosticKind, ParseEvent, ParsedCompletion, ParserSnapshot, StreamState,
+    StreamableParser,
 };
 pub use render::{MessageSpan, RenderCache, RenderConversationConfig, RenderOptions, TrainOn};
 pub use tokenizer::{Rank, SpecialTokenSet, Tokenizer};

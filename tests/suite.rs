@@ -7,6 +7,7 @@
 mod common;
 
 mod batch;
+mod corpus;
 mod deep_json;
 mod fixtures;
 mod grammar;

@@ -3,6 +3,10 @@
 A drop-in for the reference ``openai_harmony`` package: the same names,
 classes and methods, offline (the vocabulary is embedded), with the GIL
 released around rendering, parsing and encoding.
+
+``OPENAI_HARMONY_PARSE=lenient`` in the environment (or ``set_parse_mode``)
+makes every parser lenient, so that a server written for the reference
+repairs malformed model output instead of failing; see docs/operators.md.
 """
 
 from ._encoding import (
@@ -20,6 +24,7 @@ from ._encoding import (
     StreamState,
     load_harmony_encoding,
 )
+from ._mode import configure_repair_log, parse_mode, repair_counts, set_parse_mode
 from ._models import (
     Author,
     ChannelConfig,
@@ -68,5 +73,9 @@ __all__ = [
     "TextContent",
     "ToolDescription",
     "ToolNamespaceConfig",
+    "configure_repair_log",
     "load_harmony_encoding",
+    "parse_mode",
+    "repair_counts",
+    "set_parse_mode",
 ]

@@ -22,7 +22,7 @@ from typing import (
     cast,
 )
 
-from . import _native
+from . import _mode, _native
 from ._models import Conversation, Message, RenderConversationConfig, RenderOptions, Role, TextContent
 from ._reference_road import conversation_text, message_text, plain_messages, reference_errors
 
@@ -372,29 +372,71 @@ class HarmonyEncoding:
     # -- parsing ------------------------------------------------------------
 
     def parse_messages_from_completion_tokens(
-        self, tokens: Iterable[int], role: Optional[Role] = None, *, strict: bool = True
+        self,
+        tokens: Iterable[int],
+        role: Optional[Role] = None,
+        *,
+        strict: bool = True,
+        tools: Optional[Iterable[str]] = None,
     ) -> List[Message]:
         """Parses a whole completion. ``role`` is the role whose header the
-        prompt opened (usually ``Role.ASSISTANT``). With ``strict=False`` this
-        never raises: malformed output is repaired (see ``parse_completion``)."""
-        return self.parse_completion(tokens, role, strict=strict).messages
+        prompt opened (usually ``Role.ASSISTANT``). With ``strict=False``, or
+        with the process-wide lenient mode (``set_parse_mode``), this never
+        raises: malformed output is repaired (see ``parse_completion``).
+        ``tools``: the recipients the prompt declared
+        (``"functions.get_weather"``), which a repair maps a damaged
+        recipient to."""
+        return self.parse_completion(tokens, role, strict=strict, tools=tools).messages
 
     def parse_batch(
-        self, completions: Sequence[Sequence[int]], role: Optional[Role] = None, *, strict: bool = True
+        self,
+        completions: Sequence[Sequence[int]],
+        role: Optional[Role] = None,
+        *,
+        strict: bool = True,
+        tools: Optional[Iterable[str]] = None,
     ) -> List[List[Message]]:
         """Parses many completions in parallel on all cores, without the GIL.
         Raises ``HarmonyError`` naming the first completion that fails."""
-        payloads = self._inner.parse_batch([list(c) for c in completions], _role_value(role), strict)
-        return [[Message.from_dict(m) for m in json.loads(p)] for p in payloads]
+        payloads = self._inner.parse_batch(
+            [list(c) for c in completions], _role_value(role), _mode.effective_strict(strict), _tool_list(tools)
+        )
+        results = []
+        for messages_json, diagnostics_json in payloads:
+            _log_repairs(_diagnostics(diagnostics_json))
+            results.append([Message.from_dict(m) for m in json.loads(messages_json)])
+        return results
 
     def parse_completion(
-        self, tokens: Iterable[int], role: Optional[Role] = None, *, strict: bool = True
+        self,
+        tokens: Iterable[int],
+        role: Optional[Role] = None,
+        *,
+        strict: bool = True,
+        tools: Optional[Iterable[str]] = None,
     ) -> ParsedCompletion:
         """Like ``parse_messages_from_completion_tokens``, with the repairs
         lenient parsing made."""
-        messages_json, diagnostics_json = self._inner.parse_completion(list(tokens), _role_value(role), strict)
+        messages_json, diagnostics_json = self._inner.parse_completion(
+            list(tokens), _role_value(role), _mode.effective_strict(strict), _tool_list(tools)
+        )
         messages = [Message.from_dict(m) for m in json.loads(messages_json)]
-        return ParsedCompletion(messages, _diagnostics(diagnostics_json))
+        diagnostics = _diagnostics(diagnostics_json)
+        _log_repairs(diagnostics)
+        return ParsedCompletion(messages, diagnostics)
+
+
+def _tool_list(tools: Optional[Iterable[str]]) -> Optional[List[str]]:
+    if tools is None:
+        return None
+    if isinstance(tools, str):
+        raise TypeError("tools must be a list of recipient names, not one string")
+    return list(tools)
+
+
+def _log_repairs(diagnostics: Sequence[Diagnostic]) -> None:
+    for d in diagnostics:
+        _mode.report(d.kind, d.position, d.detail)
 
 
 _new = object.__new__
@@ -442,6 +484,12 @@ class StreamState(Enum):
 class StreamableParser(_native.StreamableParser):
     """Parses completion tokens one at a time.
 
+    ``strict=False``, or the process-wide lenient mode (``set_parse_mode``,
+    ``OPENAI_HARMONY_PARSE=lenient``), repairs malformed output instead of
+    raising; each repair is in ``diagnostics``, counted (``repair_counts``)
+    and logged. ``tools`` names the recipients the prompt declared
+    (``"functions.get_weather"``), which a repair maps a damaged recipient to.
+
     Subclass it freely: call ``super().__init__(encoding, role, strict=strict)``
     and override ``process``. Each read of ``messages`` returns a new list of
     new ``Message`` objects, as in the reference, so what a caller does with
@@ -455,9 +503,16 @@ class StreamableParser(_native.StreamableParser):
     methods and getters: no Python frame runs between the caller and the core.
     """
 
-    def __init__(self, encoding: HarmonyEncoding, role: Optional[Role] = None, *, strict: bool = True) -> None:
+    def __init__(
+        self,
+        encoding: HarmonyEncoding,
+        role: Optional[Role] = None,
+        *,
+        strict: bool = True,
+        tools: Optional[Iterable[str]] = None,
+    ) -> None:
         self.encoding = encoding
-        self._init(encoding._inner, _role_value(role), strict)
+        self._init(encoding._inner, _role_value(role), _mode.effective_strict(strict), _tool_list(tools), _mode.report)
         self._messages: List[Message] = []
         self._diagnostics: List[Diagnostic] = []
 
@@ -469,7 +524,7 @@ class StreamableParser(_native.StreamableParser):
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         self.__dict__.update(state["attrs"])
-        self._restore(self.encoding._inner, state["parser"])
+        self._restore(self.encoding._inner, state["parser"], _mode.report)
         self._messages = []
         self._diagnostics = []
 

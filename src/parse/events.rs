@@ -69,6 +69,48 @@ pub enum DiagnosticKind {
     UnterminatedHeader,
     /// Text that was neither header nor content was dropped.
     DroppedText,
+    /// Tokens after the `<|return|>` or `<|call|>` that ended the turn were
+    /// ignored (a server that did not stop on the stop token).
+    AfterStop,
+}
+
+impl DiagnosticKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [DiagnosticKind; 8] = [
+        DiagnosticKind::SkippedToken,
+        DiagnosticKind::InvalidToken,
+        DiagnosticKind::MissingStart,
+        DiagnosticKind::RepeatedStart,
+        DiagnosticKind::RepairedHeader,
+        DiagnosticKind::UnterminatedHeader,
+        DiagnosticKind::DroppedText,
+        DiagnosticKind::AfterStop,
+    ];
+
+    /// The kind's name as serialized (`"skipped_token"`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiagnosticKind::SkippedToken => "skipped_token",
+            DiagnosticKind::InvalidToken => "invalid_token",
+            DiagnosticKind::MissingStart => "missing_start",
+            DiagnosticKind::RepeatedStart => "repeated_start",
+            DiagnosticKind::RepairedHeader => "repaired_header",
+            DiagnosticKind::UnterminatedHeader => "unterminated_header",
+            DiagnosticKind::DroppedText => "dropped_text",
+            DiagnosticKind::AfterStop => "after_stop",
+        }
+    }
+
+    /// The kind's position in [`ALL`](Self::ALL).
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for DiagnosticKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// One repair made by a lenient parser.

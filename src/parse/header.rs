@@ -138,24 +138,171 @@ fn clean_header(h: &ParsedHeader) -> bool {
 }
 
 /// Reads a header, repairing what it must. Never fails; each repair is
-/// described in `repairs`.
-pub(crate) fn parse_lenient(text: &str, role: Option<Role>, repairs: &mut Vec<String>) -> ParsedHeader {
-    match parse_strict(text, role) {
+/// described in `repairs`. `tools` are the recipients the prompt declared
+/// (may be empty), which a damaged recipient is mapped to.
+pub(crate) fn parse_lenient(text: &str, role: Option<Role>, cx: &Lenient<'_>, repairs: &mut Vec<String>) -> ParsedHeader {
+    let mut header = match parse_strict(text, role) {
         Ok(h) if clean_header(&h) => h,
         Ok(_) => {
             repairs.push(format!("header {text:?} had control-token text in a field; re-read leniently"));
-            repair(text, role, repairs)
+            repair(text, role, cx.tools, repairs)
         }
         Err(e) => {
             repairs.push(format!("header {text:?}: {e}; re-read leniently"));
-            repair(text, role, repairs)
+            repair(text, role, cx.tools, repairs)
+        }
+    };
+    fix_fields(&mut header, cx, repairs);
+    header
+}
+
+/// What lenient reading knows beyond the header's text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lenient<'a> {
+    /// The recipients the prompt declared (may be empty).
+    pub tools: &'a [String],
+    /// Whether the tokens are an assistant's completion (the parser was
+    /// opened with a role), where the model writes no tool messages.
+    pub completion: bool,
+}
+
+/// Repairs of fields that read cleanly but mean something else.
+fn fix_fields(h: &mut ParsedHeader, cx: &Lenient<'_>, repairs: &mut Vec<String>) {
+    let tools = cx.tools;
+    // `<|start|>final<|message|>`: a channel word where the role was, read as
+    // the recipient (role given) or a tool's name (no role given).
+    if h.channel.is_none() {
+        if let Some(word) = h.recipient.as_deref().filter(|_| h.author.role != Role::Tool).and_then(channel_word) {
+            repairs.push(format!("channel word {:?} where the role belongs read as the channel", word));
+            h.channel = Some(word.to_string());
+            h.recipient = None;
+        } else if let Some(word) = h.author.name.as_deref().filter(|_| h.author.role == Role::Tool).and_then(channel_word)
+        {
+            repairs.push(format!("channel word {word:?} where the role belongs read as the channel of an assistant message"));
+            h.channel = Some(word.to_string());
+            h.author = Author::from(Role::Assistant);
+        }
+    }
+    // `to=functions.Web Search`: the strict reading takes the second word for
+    // the content type; a capitalized word is the recipient's.
+    if let (Some(recipient), Some(content_type)) = (&h.recipient, &h.content_type) {
+        if !plausible_content_type(content_type) {
+            let joined = format!("{recipient} {content_type}");
+            repairs.push(format!("recipient read as {joined:?} (a name with a space), not {recipient:?} with content type {content_type:?}"));
+            h.recipient = Some(joined);
+            h.content_type = None;
+        }
+    }
+    // `<|channel|>final <|constrain|>functions.search_tickets`: the marker
+    // written where `to=` belongs.
+    if h.recipient.is_none() {
+        let value = h.content_type.as_deref().and_then(|c| c.strip_prefix(CONSTRAIN_MARKER)).unwrap_or("");
+        if is_namespaced(value) || declared_tool(value, tools).is_some() {
+            repairs.push(format!("<|constrain|>{value} read as the recipient {value:?}"));
+            h.recipient = Some(value.to_string());
+            h.content_type = None;
+        }
+    }
+    // `<|start|>bash<|channel|>commentary<|message|>` in a completion: the
+    // model writes no tool messages there, so the name is the tool it calls.
+    if cx.completion && h.author.role == Role::Tool && h.recipient.is_none() {
+        if let Some(name) = h.author.name.take() {
+            let to = match declared_tool(&name, tools) {
+                Some(declared) => declared.to_string(),
+                None if name.contains('.') => name.clone(),
+                None => format!("functions.{name}"),
+            };
+            repairs.push(format!("tool name {name:?} where the role belongs read as a call to {to:?}"));
+            h.author = Author::from(Role::Assistant);
+            h.recipient = Some(to);
+        }
+    }
+    if let Some(recipient) = &h.recipient {
+        if let Some(declared) = declared_tool(recipient, tools) {
+            if declared != recipient {
+                repairs.push(format!("recipient {recipient:?} read as the declared tool {declared:?}"));
+                h.recipient = Some(declared.to_string());
+            }
+        } else if h.content_type.is_none() {
+            // `to=functions.shelljson`: a declared name with the type glued on.
+            for suffix in ["json", "code"] {
+                let Some(base) = recipient.strip_suffix(suffix) else { continue };
+                if let Some(declared) = declared_tool(base, tools) {
+                    repairs.push(format!("recipient {recipient:?} read as {declared:?} with content type {suffix:?}"));
+                    h.recipient = Some(declared.to_string());
+                    h.content_type = Some(suffix.to_string());
+                    break;
+                }
+            }
         }
     }
 }
 
+/// `functions.x`, `browser.search`: a namespace and a name, as recipients are.
+fn is_namespaced(value: &str) -> bool {
+    let mut parts = value.splitn(2, '.');
+    let ns = parts.next().unwrap_or("");
+    let name = parts.next().unwrap_or("");
+    !ns.is_empty()
+        && !name.is_empty()
+        && ns.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && ns.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+}
+
+/// A content type as models write them: `<|constrain|>json`, `json`,
+/// `code`, `application/json` (lowercase, no spaces); not `Search`.
+fn plausible_content_type(word: &str) -> bool {
+    word.starts_with(CONSTRAIN_MARKER) || !word.chars().any(|c| c.is_uppercase())
+}
+
+/// The declared tool a recipient means: itself if declared, else the one
+/// declared name equal to it ignoring case, spaces, `_` and `-` (with or
+/// without its namespace). `None` if none or several match.
+fn declared_tool<'t>(recipient: &str, tools: &'t [String]) -> Option<&'t str> {
+    if tools.is_empty() {
+        return None;
+    }
+    if let Some(exact) = tools.iter().find(|t| *t == recipient) {
+        return Some(exact);
+    }
+    let key = tool_key(recipient);
+    let has_namespace = recipient.contains('.');
+    let mut found = None;
+    for tool in tools {
+        let short = tool.rsplit('.').next().unwrap_or(tool);
+        let matches = tool_key(tool) == key || (!has_namespace && tool_key(short) == key);
+        if matches {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(tool.as_str());
+        }
+    }
+    found
+}
+
+fn tool_key(name: &str) -> String {
+    name.chars().filter(|c| !matches!(c, ' ' | '_' | '-')).flat_map(char::to_lowercase).collect()
+}
+
+/// A known channel word, also written with its marker as text or with
+/// punctuation before it: `final`, `––commentary`, `<|channel>analysis`,
+/// `channel|>final`, `|commentary`.
+fn channel_word(word: &str) -> Option<&'static str> {
+    let rest = word.trim_start_matches(|c: char| !c.is_alphanumeric());
+    let rest = match rest.strip_prefix("channel") {
+        Some(after) if after.starts_with(|c: char| !c.is_alphanumeric()) => {
+            after.trim_start_matches(|c: char| !c.is_alphanumeric())
+        }
+        _ => rest,
+    };
+    KNOWN_CHANNELS.iter().copied().find(|&c| c == rest)
+}
+
 /// The lenient reading: pull out channel markers and control-token text,
 /// then classify the words.
-fn repair(text: &str, role: Option<Role>, repairs: &mut Vec<String>) -> ParsedHeader {
+fn repair(text: &str, role: Option<Role>, tools: &[String], repairs: &mut Vec<String>) -> ParsedHeader {
     let (rest, mut channel) = take_channels(text, repairs);
     let rest = strip_control_tokens(&rest, repairs).replace(CONSTRAIN_MARKER, " <|constrain|>");
     let mut words: Vec<&str> = rest.split_whitespace().collect();
@@ -168,17 +315,33 @@ fn repair(text: &str, role: Option<Role>, repairs: &mut Vec<String>) -> ParsedHe
     // content type last, so words before a `to=` are leftovers, never types.
     let mut others: Vec<&str> = Vec::new();
     let mut junk: Vec<&str> = Vec::new();
+    let mut stale_type = false;
     let mut i = 0;
     while i < words.len() {
         let word = words[i];
         if let Some(to) = word.strip_prefix("to=") {
             junk.append(&mut others);
+            // The grammar puts the content type last: a plain word after
+            // this recipient replaces one written before it.
+            stale_type = content_type.is_some();
+            // A name with spaces: the words after it that complete a declared
+            // tool, or else that are capitalized (`to=functions.Web Search`).
+            let mut to = to.to_string();
+            let (taken, name) = recipient_words(&to, &words[i + 1..], tools);
+            if taken > 0 {
+                repairs.push(format!("recipient {name:?} has a space in it; read as one name"));
+                to = name;
+                i += taken;
+            }
             match &recipient {
                 _ if to.is_empty() => repairs.push("empty recipient `to=` ignored".into()),
-                None => recipient = Some(to.to_string()),
-                Some(r) if r == to => repairs.push(format!("repeated recipient {to:?} read once")),
+                None => recipient = Some(to),
+                Some(r) if *r == to => repairs.push(format!("repeated recipient {to:?} read once")),
                 Some(r) => repairs.push(format!("second recipient {to:?} ignored (kept {r:?})")),
             }
+        } else if let Some(c) = channel_word(word).filter(|_| channel.is_none()) {
+            repairs.push(format!("channel {c:?} read from the text {word:?} (no <|channel|> token)"));
+            channel = Some(c.to_string());
         } else if word.starts_with(CONSTRAIN_MARKER) {
             let mut ct = word.to_string();
             if ct == CONSTRAIN_MARKER {
@@ -187,14 +350,26 @@ fn repair(text: &str, role: Option<Role>, repairs: &mut Vec<String>) -> ParsedHe
                     i += 1;
                 }
             }
-            content_type = Some(ct);
+            let value = &ct[CONSTRAIN_MARKER.len()..];
+            if let Some(c) = channel_word(value) {
+                // `<|constrain|>commentary`: the marker written for
+                // `<|channel|>`; the model's last word on the channel.
+                repairs.push(format!("channel {c:?} read from {ct:?}"));
+                channel = Some(c.to_string());
+            } else {
+                content_type = Some(ct);
+            }
         } else {
             others.push(word);
         }
         i += 1;
     }
-    if content_type.is_none() {
-        content_type = others.pop().map(str::to_string);
+    if content_type.is_none() || stale_type {
+        if let Some(word) = others.pop() {
+            if let Some(old) = content_type.replace(word.to_string()) {
+                repairs.push(format!("content type {old:?} before the recipient replaced by {word:?}"));
+            }
+        }
     }
     if recipient.is_none() {
         recipient = others.pop().map(str::to_string);
@@ -204,6 +379,34 @@ fn repair(text: &str, role: Option<Role>, repairs: &mut Vec<String>) -> ParsedHe
         repairs.push(format!("ignored unexpected header text {:?}", junk.join(" ")));
     }
     ParsedHeader { author: Author { role, name }, recipient, channel, content_type }
+}
+
+/// How many of `next` (the words after `to=FIRST`) continue the recipient's
+/// name, and the name. With declared tools: the most words (up to four) whose
+/// join with `FIRST` is a declared tool. Without: the capitalized words.
+fn recipient_words(first: &str, next: &[&str], tools: &[String]) -> (usize, String) {
+    let plain = next.iter().take_while(|w| !w.starts_with("to=") && !w.starts_with("<|")).take(4).count();
+    if !tools.is_empty() {
+        let mut best = (0, String::new());
+        let mut name = first.to_string();
+        for (k, word) in next.iter().take(plain).enumerate() {
+            name.push(' ');
+            name.push_str(word);
+            if declared_tool(&name, tools).is_some() {
+                best = (k + 1, name.clone());
+            }
+        }
+        if best.0 > 0 || declared_tool(first, tools).is_some() {
+            return best;
+        }
+    }
+    let taken = next.iter().take(plain).take_while(|w| w.starts_with(|c: char| c.is_uppercase())).count();
+    let mut name = first.to_string();
+    for word in next.iter().take(taken) {
+        name.push(' ');
+        name.push_str(word);
+    }
+    (taken, name)
 }
 
 /// Removes every `<|channel|>VALUE`; the first non-empty value is the channel.
@@ -216,7 +419,17 @@ fn take_channels(text: &str, repairs: &mut Vec<String>) -> (String, Option<Strin
         rest.push(' ');
         let after = &tail[idx + CHANNEL_MARKER.len()..];
         let end = after.find(|c: char| c.is_whitespace() || c == '<').unwrap_or(after.len());
-        let value = &after[..end];
+        let mut value = &after[..end];
+        let mut glued_to = "";
+        if let Some(c) = KNOWN_CHANNELS.iter().find(|c| value.len() > c.len() && value.starts_with(*c)) {
+            if value[c.len()..].starts_with("to=") {
+                // `commentaryto=functions.x`
+                glued_to = &value[c.len()..];
+                value = &value[..c.len()];
+            }
+        }
+        rest.push(' ');
+        rest.push_str(glued_to);
         match &channel {
             _ if value.is_empty() => repairs.push("empty channel ignored".into()),
             None => channel = Some(value.to_string()),
@@ -259,6 +472,14 @@ fn read_role(
     repairs: &mut Vec<String>,
 ) -> (Role, Option<String>) {
     let first = words.first().copied();
+    if let Some(word) = first.filter(|_| channel.is_none()) {
+        if let Some(c) = channel_word(word) {
+            repairs.push(format!("channel word {word:?} where the role belongs read as the channel"));
+            *channel = Some(c.to_string());
+            words.remove(0);
+            return (given.unwrap_or(Role::Assistant), None);
+        }
+    }
     if let Some(role) = given {
         if let Some(word) = first {
             if word == role.as_str() {
@@ -309,8 +530,8 @@ fn glued_role(word: &str, role: Role) -> Option<&str> {
         if rest_is_role {
             return Some("");
         }
-        if KNOWN_CHANNELS.contains(&rest) {
-            return Some(rest);
+        if let Some(c) = channel_word(rest) {
+            return Some(c);
         }
     }
     (word.len() > name.len() && word.ends_with(name)).then_some("")
@@ -323,40 +544,157 @@ fn take_glued_channel(rest: &str, channel: &mut Option<String>, repairs: &mut Ve
     }
 }
 
+/// Where a header without `<|message|>` ends and its content begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Split {
+    /// Bytes of the text that are header.
+    pub header_end: usize,
+    /// Where the content begins (`header_end`, or after a `<|constrain|>`
+    /// marker that stood for `<|message|>`).
+    pub content_start: usize,
+    /// Whether the text can no longer be read as a header, whatever follows:
+    /// a word no header has (`{"a"`, `Hello!`, `The`), a line break, three
+    /// plain words, a known channel with text glued to it (`final__X`).
+    pub sure: bool,
+}
+
+/// Finds where header words end in `text`, a header that has not (yet) seen
+/// `<|message|>`. Header words: the author (first word, without a given
+/// role), a role or channel word, `<|channel|>VALUE`, `to=NAME` (and the
+/// capitalized words of a name with spaces), `<|constrain|>TYPE`. The first
+/// other word starts the content. `None`: all header so far.
+pub(crate) fn split_header(text: &str, role: Option<Role>) -> Option<Split> {
+    let mut pos = 0;
+    let mut words = 0;
+    let mut after_to = false;
+    let bytes = text.len();
+    while pos < bytes {
+        let rest = &text[pos..];
+        let start = pos + (rest.len() - rest.trim_start().len());
+        if start >= bytes {
+            return None;
+        }
+        let word_len = text[start..].find(char::is_whitespace).unwrap_or(bytes - start);
+        let word = &text[start..start + word_len];
+        let first = words == 0;
+        words += 1;
+        pos = start + word_len;
+        if pos == bytes && could_become_header_word(word) {
+            // The word may still be growing into a header word.
+            return None;
+        }
+        if let Some(idx) = word.rfind(CHANNEL_MARKER) {
+            let value_start = idx + CHANNEL_MARKER.len();
+            let value = &word[value_start..];
+            let value_end = value.find('<').unwrap_or(value.len());
+            let value = &value[..value_end];
+            if let Some(c) = KNOWN_CHANNELS.iter().find(|c| value.len() > c.len() && value.starts_with(*c)) {
+                let glued = &value[c.len()..];
+                let maybe_to = "to=".starts_with(glued) || glued.starts_with("to=");
+                if !maybe_to && channel_word(glued).is_none() {
+                    let at = start + value_start + c.len();
+                    return Some(Split { header_end: at, content_start: at, sure: true });
+                }
+            }
+            after_to = word[value_start..].contains("to=");
+            continue;
+        }
+        if word.starts_with("to=") {
+            after_to = true;
+            continue;
+        }
+        if let Some(value) = word.strip_prefix(CONSTRAIN_MARKER) {
+            if !value.is_empty() && !value.chars().all(type_char) {
+                // `<|constrain|>write: …`: the marker stood for `<|message|>`.
+                let at = start + CONSTRAIN_MARKER.len();
+                return Some(Split { header_end: start, content_start: at, sure: true });
+            }
+            after_to = false;
+            continue;
+        }
+        if (first && (role.is_none() || word.parse::<Role>().is_ok() || is_glued_role(word))) || channel_word(word).is_some()
+        {
+            continue;
+        }
+        if after_to && word.starts_with(|c: char| c.is_uppercase()) {
+            continue;
+        }
+        // The first plain word: the content, if nothing but content can be here.
+        let gap = &text[..start];
+        let line_break = gap.rfind(|c: char| !c.is_whitespace()).map_or(gap, |i| &gap[i..]).contains('\n');
+        let later_words = text[pos..].split_whitespace().take(2).count();
+        let sure = !word.chars().all(|c| type_char(c) && !c.is_uppercase()) || line_break || later_words >= 2;
+        return Some(Split { header_end: start, content_start: start, sure });
+    }
+    None
+}
+
+/// Whether `word`, the last of the text so far, may be the start of a header
+/// word: `to=`, a marker, a role or a channel word (`––comm`).
+fn could_become_header_word(word: &str) -> bool {
+    let stripped = word.trim_start_matches(|c: char| !c.is_alphanumeric());
+    let stripped = match stripped.strip_prefix("channel") {
+        Some(after) => after.trim_start_matches(|c: char| !c.is_alphanumeric()),
+        None => stripped,
+    };
+    let prefix_of = |whole: &str| !stripped.is_empty() && whole.starts_with(stripped);
+    "to=".starts_with(word)
+        || CONSTRAIN_MARKER.starts_with(word)
+        || CHANNEL_MARKER.starts_with(word)
+        || "channel".starts_with(stripped)
+        || KNOWN_CHANNELS.iter().any(|c| prefix_of(c))
+        || Role::ALL.iter().any(|r| prefix_of(r.as_str()))
+}
+
+/// A character of a content type or a bare recipient (`json`, `functions.x`).
+fn type_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '+' | '-')
+}
+
+fn is_glued_role(word: &str) -> bool {
+    Role::ALL.iter().any(|&r| glued_role(word, r).is_some())
+}
+
+/// Lenient, per token: the content start of a header that has certainly run
+/// into its content with no `<|message|>` (`<|channel|>final The answer…`),
+/// once the content holds a letter or 16 bytes (so that a stray `?` or `2`
+/// is not taken for an answer yet).
+pub(crate) fn run_on(text: &str, role: Option<Role>) -> Option<Split> {
+    let split = split_header(text, role).filter(|s| s.sure)?;
+    let body = &text[split.content_start..];
+    (body.len() >= 16 || body.chars().any(char::is_alphabetic)).then_some(split)
+}
+
 /// Splits a header that never got its `<|message|>` into a header and the
 /// content the model wrote after it: `assistant<|channel|>final {"a": 1}`
-/// gives channel `final` and content `{"a": 1}`.
-pub(crate) fn split_unterminated(text: &str, role: Option<Role>, repairs: &mut Vec<String>) -> (ParsedHeader, String) {
-    let trimmed = text.trim_start();
-    // Header words end at the first word that is not a role, a recipient, a
-    // content-type marker or a channel marker with its value.
-    let mut end = 0;
-    let mut seen_words = 0;
-    let mut rest = trimmed;
-    loop {
-        let word_start = rest.len() - rest.trim_start().len();
-        let candidate = &rest[word_start..];
-        let word_len = candidate.find(char::is_whitespace).unwrap_or(candidate.len());
-        let word = &candidate[..word_len];
-        let is_header_word = !word.is_empty()
-            && (word.contains(CHANNEL_MARKER)
-                || word.starts_with("to=")
-                || word.starts_with(CONSTRAIN_MARKER)
-                || (seen_words == 0 && word.parse::<Role>().is_ok()));
-        if !is_header_word {
-            break;
+/// gives channel `final` and content `{"a": 1}`; `<|channel|>final__X` gives
+/// `__X`. A lone `<|constrain|>WORD` at the end stood for `<|message|>`:
+/// `WORD` is the content.
+pub(crate) fn split_unterminated(
+    text: &str,
+    role: Option<Role>,
+    cx: &Lenient<'_>,
+    repairs: &mut Vec<String>,
+) -> (ParsedHeader, String) {
+    let (mut head, mut body) = match split_header(text, role) {
+        Some(split) => (&text[..split.header_end], &text[split.content_start..]),
+        None => (text, ""),
+    };
+    if body.trim().is_empty() {
+        if let Some(idx) = head.rfind(CONSTRAIN_MARKER) {
+            let value = head[idx + CONSTRAIN_MARKER.len()..].trim();
+            if !value.is_empty() && !value.contains(char::is_whitespace) && !value.contains("<|") {
+                repairs.push(format!("<|constrain|> stood for <|message|>: {value:?} read as the content"));
+                body = value;
+                head = &head[..idx];
+            }
         }
-        seen_words += 1;
-        let consumed = word_start + word_len;
-        end += consumed;
-        rest = &rest[consumed..];
     }
-    let (head, body) = trimmed.split_at(end);
     let body = body.strip_prefix(' ').unwrap_or(body);
     let header = if head.trim().is_empty() {
         ParsedHeader::for_role(role.unwrap_or(Role::Assistant))
     } else {
-        parse_lenient(head, role, repairs)
+        parse_lenient(head, role, cx, repairs)
     };
     (header, body.to_string())
 }
@@ -371,7 +709,8 @@ mod tests {
     }
 
     fn lenient(text: &str) -> (Option<String>, Option<String>, Option<String>) {
-        let h = parse_lenient(text, Some(Role::Assistant), &mut Vec::new());
+        let cx = Lenient { tools: &[], completion: true };
+        let h = parse_lenient(text, Some(Role::Assistant), &cx, &mut Vec::new());
         (h.channel, h.recipient, h.content_type)
     }
 
@@ -444,9 +783,10 @@ mod tests {
     #[test]
     fn unterminated_header_keeps_its_content() {
         let mut repairs = Vec::new();
-        let (h, body) = split_unterminated("assistant<|channel|>final {\"answer\": 1}", None, &mut repairs);
+        let cx = Lenient { tools: &[], completion: true };
+        let (h, body) = split_unterminated("assistant<|channel|>final {\"answer\": 1}", None, &cx, &mut repairs);
         assert_eq!((h.channel.as_deref(), body.as_str()), (Some("final"), "{\"answer\": 1}"));
-        let (h, body) = split_unterminated("I can't help with that.", Some(Role::Assistant), &mut repairs);
+        let (h, body) = split_unterminated("I can't help with that.", Some(Role::Assistant), &cx, &mut repairs);
         assert_eq!((h.author.role, h.channel, body.as_str()), (Role::Assistant, None, "I can't help with that."));
     }
 }

@@ -8,11 +8,13 @@
 //! reports its repairs as [`Diagnostic`]s. `test-data/deviations.md` lists
 //! where and why we differ from the reference.
 
+mod counters;
 mod events;
 mod header;
 mod stream;
 mod utf8;
 
+pub use counters::repair_counts;
 pub use events::{Diagnostic, DiagnosticKind, ParseEvent};
 pub use header::ParsedHeader;
 pub use stream::{ParserSnapshot, StreamState, StreamStateData, StreamableParser};
@@ -53,12 +55,23 @@ impl HarmonyEncoding {
     where
         I: IntoIterator<Item = Rank>,
     {
-        let mut parser = StreamableParser::new(self.clone(), role).strict(strict);
+        StreamableParser::new(self.clone(), role).strict(strict).parse_all(tokens)
+    }
+}
+
+impl StreamableParser {
+    /// Feeds a whole completion and ends the stream: the messages and the
+    /// repairs. For options beyond a role and a mode, e.g. the declared
+    /// tools: `StreamableParser::new(enc, role).strict(false).with_tools(names).parse_all(tokens)`.
+    pub fn parse_all<I>(mut self, tokens: I) -> Result<ParsedCompletion>
+    where
+        I: IntoIterator<Item = Rank>,
+    {
         for token in tokens {
-            parser.process(token)?;
+            self.process(token)?;
         }
-        parser.process_eos()?;
-        let diagnostics = parser.diagnostics().to_vec();
-        Ok(ParsedCompletion { messages: parser.into_messages(), diagnostics })
+        self.process_eos()?;
+        let diagnostics = self.diagnostics().to_vec();
+        Ok(ParsedCompletion { messages: self.into_messages(), diagnostics })
     }
 }

@@ -1,6 +1,7 @@
 //! The token-by-token parser.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -18,6 +19,10 @@ pub use snapshot::ParserSnapshot;
 const START: Rank = FormattingToken::Start.rank();
 const MESSAGE: Rank = FormattingToken::Message.rank();
 const CHANNEL: Rank = FormattingToken::Channel.rank();
+/// Lenient: a header of more tokens than this is not checked for running
+/// into its content (each check decodes the header, so this bounds the cost
+/// a token; real headers are a few tokens).
+const RUN_ON_TOKENS: usize = 64;
 
 fn is_stop(token: Rank) -> bool {
     token == FormattingToken::End.rank()
@@ -79,7 +84,7 @@ pub enum StreamStateData {
 /// What ended a header that never got its `<|message|>` (lenient mode).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum HeaderEnd {
-    Stop,
+    Stop(Rank),
     Start,
     Eos,
 }
@@ -87,7 +92,7 @@ enum HeaderEnd {
 impl fmt::Display for HeaderEnd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            HeaderEnd::Stop => "a stop token",
+            HeaderEnd::Stop(_) => "a stop token",
             HeaderEnd::Start => "<|start|>",
             HeaderEnd::Eos => "the end of the stream",
         })
@@ -117,6 +122,12 @@ enum State {
         first_token: usize,
         /// The last token's delta, `text[start..]` (`None`: it completed no character).
         last_delta: Option<usize>,
+        /// Lenient: bytes at the start of `text` that came from a header
+        /// that ran into its content (not from the tokens after `first_token`).
+        lead: usize,
+        /// Lenient: the header gave no channel and one was guessed; the stop
+        /// token may correct it (`<|return|>`: final; `<|call|>`: commentary).
+        guessed: bool,
     },
 }
 
@@ -187,6 +198,21 @@ pub struct StreamableParser {
     diagnostics: Vec<Diagnostic>,
     /// How many tokens had been fed at each successful end of stream.
     ends: Vec<usize>,
+    /// The recipients the prompt declared (`functions.get_weather`, …), which
+    /// a lenient header repair maps a damaged recipient to.
+    tools: Arc<[String]>,
+    /// Lenient: the turn ended (`<|return|>`, or `<|call|>` in a completion
+    /// opened with a role); the tokens after it until the end of the stream
+    /// are ignored.
+    turn_over: bool,
+    /// Lenient: a message recovered from a header that a stop token ended
+    /// without `<|message|>` is kept open until the next token (or the end of
+    /// the stream), so that a streaming reader sees its text as the stop
+    /// token's delta; this is that stop token.
+    pending_stop: Option<Rank>,
+    /// Whether repairs are counted in the process-wide counters (not while
+    /// a snapshot is replayed: those repairs were counted when first made).
+    counting: bool,
 }
 
 impl StreamableParser {
@@ -205,7 +231,31 @@ impl StreamableParser {
             events: EventCursor::default(),
             diagnostics: Vec::new(),
             ends: Vec::new(),
+            tools: Arc::from(Vec::new()),
+            turn_over: false,
+            pending_stop: None,
+            counting: true,
         }
+    }
+
+    /// Declares the recipients the prompt offered (`functions.get_weather`,
+    /// `browser.search`, …). Lenient mode maps a damaged recipient to one of
+    /// them: `to=functions.Get Weather` (a space in the name) or
+    /// `to=functions.GetWeather` becomes `functions.get_weather` when exactly
+    /// one declared name matches it ignoring case, spaces, `_` and `-`.
+    /// Without declared names such a recipient keeps all its words.
+    pub fn with_tools<I, S>(mut self, tools: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tools = tools.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The recipients declared with [`with_tools`](Self::with_tools).
+    pub fn tools(&self) -> &[String] {
+        &self.tools
     }
 
     /// Sets strict (`true`, the default) or lenient (`false`) mode.
@@ -231,11 +281,19 @@ impl StreamableParser {
         self.events = EventCursor::default();
         self.diagnostics.clear();
         self.ends.clear();
+        self.turn_over = false;
+        self.pending_stop = None;
     }
 
     /// Feeds one token.
     pub fn process(&mut self, token: Rank) -> Result<&mut Self> {
         let position = self.tokens.len();
+        self.close_pending();
+        if self.turn_over {
+            self.after_stop(token, position);
+            self.tokens.push(token);
+            return Ok(self);
+        }
         match &mut self.state {
             State::ExpectStart => {
                 if token == START {
@@ -268,15 +326,21 @@ impl StreamableParser {
                     if text.contains(char::REPLACEMENT_CHARACTER) {
                         repairs.push("header bytes that are not UTF-8 read as U+FFFD".to_string());
                     }
-                    let header = header::parse_lenient(&text, self.next_role, &mut repairs);
+                    let mut header = header::parse_lenient(&text, self.next_role, &self.lenient(), &mut repairs);
+                    // `<|channel|><|message|>`: the channel is missing, not absent.
+                    let guessed = text.contains(header::CHANNEL_MARKER) && self.guess_channel(&mut header, "");
                     self.note_all(position, DiagnosticKind::RepairedHeader, repairs);
                     self.begin_content(header, position + 1);
+                    self.set_repaired("", guessed);
                 } else if self.strict {
                     // Any id, even a stop token or one outside the vocabulary,
                     // is part of the header until `<|message|>` reads it.
                     tokens.push(token);
                 } else if is_stop(token) {
-                    self.recover_unterminated(position, HeaderEnd::Stop);
+                    self.recover_unterminated(position, HeaderEnd::Stop(token));
+                    if self.pending_stop.is_none() {
+                        self.turn_over = self.ends_turn(token);
+                    }
                 } else if token == START {
                     // The tokens before `blank` decode to whole whitespace
                     // characters, so the header is blank iff the rest is.
@@ -293,11 +357,15 @@ impl StreamableParser {
                     self.note(position, DiagnosticKind::InvalidToken, format!("unknown token id {token} skipped"));
                 } else {
                     tokens.push(token);
+                    if tokens.len() <= RUN_ON_TOKENS {
+                        self.check_run_on(position);
+                    }
                 }
             }
             State::Content { text, decoder, last_delta, .. } => {
                 if is_stop(token) {
-                    self.finish_message();
+                    self.finish_message(Some(token));
+                    self.turn_over = !self.strict && self.ends_turn(token);
                 } else {
                     let bytes = self.encoding.tokenizer().token_bytes(token);
                     if content_decodes(bytes, self.strict) {
@@ -321,14 +389,41 @@ impl StreamableParser {
     /// an unfinished header is an error; in lenient mode what follows it is
     /// kept as content.
     pub fn process_eos(&mut self) -> Result<&mut Self> {
+        self.close_pending();
         match &self.state {
             State::ExpectStart => {}
             State::Header { .. } if self.strict => return Err(HarmonyError::UnexpectedEosInHeader),
             State::Header { .. } => self.recover_unterminated(self.tokens.len(), HeaderEnd::Eos),
-            State::Content { .. } => self.finish_message(),
+            State::Content { .. } => self.finish_message(None),
         }
+        self.turn_over = false;
         self.ends.push(self.tokens.len());
         Ok(self)
+    }
+
+    /// Whether a stop token ends the assistant's turn, so that nothing after
+    /// it is part of this completion: `<|return|>` always; `<|call|>` when
+    /// the parser reads a completion (opened with a role), where what follows
+    /// a call can only be a tool's result the model made up because the
+    /// server did not stop. (Without a role the tokens may be a whole
+    /// conversation, where a tool's real result follows the call.)
+    fn ends_turn(&self, token: Rank) -> bool {
+        token == FormattingToken::Return.rank()
+            || (token == FormattingToken::Call.rank() && self.initial_role.is_some())
+    }
+
+    /// Lenient: a token after the end of the turn. Noted once, at the first.
+    fn after_stop(&mut self, token: Rank, position: usize) {
+        let first = self.diagnostics.last().is_none_or(|d| d.kind != DiagnosticKind::AfterStop);
+        if first {
+            let stop = self.tokens.last().and_then(|&t| self.encoding.tokenizer().special_token_name(t)).unwrap_or("?");
+            let what = self.encoding.tokenizer().decode_lossy(&[token]);
+            self.note(
+                position,
+                DiagnosticKind::AfterStop,
+                format!("tokens after {stop} ignored until the end of the stream (from {what:?})"),
+            );
+        }
     }
 
     /// Lenient handling of a token other than `<|start|>` between messages.
@@ -371,13 +466,57 @@ impl StreamableParser {
             decoder: Utf8Decoder::default(),
             first_token,
             last_delta: None,
+            lead: 0,
+            guessed: false,
         };
     }
 
-    fn finish_message(&mut self) {
-        if let State::Content { header, mut text, mut decoder, .. } =
+    /// Lenient: the content begins with `lead` (text a header ran into), as
+    /// this token's delta; `guessed`: the channel was guessed.
+    fn set_repaired(&mut self, lead_text: &str, was_guessed: bool) {
+        if let State::Content { text, last_delta, lead, guessed, .. } = &mut self.state {
+            text.push_str(lead_text);
+            *lead = lead_text.len();
+            *last_delta = (!lead_text.is_empty()).then_some(0);
+            *guessed = was_guessed;
+        }
+    }
+
+    /// What lenient header reading knows besides the text.
+    fn lenient(&self) -> header::Lenient<'_> {
+        header::Lenient { tools: &self.tools, completion: self.initial_role.is_some() }
+    }
+
+    /// Lenient, in a completion: gives an assistant message whose header
+    /// named no channel (a missing or empty `<|channel|>`, or no header at
+    /// all) the channel it most likely has. After other messages it is the
+    /// answer (`final`); as the first message, reasoning (`analysis`), unless
+    /// its text starts like JSON (a structured answer). Returns whether it
+    /// guessed.
+    fn guess_channel(&mut self, header: &mut ParsedHeader, text: &str) -> bool {
+        let applies = self.initial_role.is_some()
+            && header.channel.is_none()
+            && header.recipient.is_none()
+            && header.author.role == Role::Assistant;
+        if !applies {
+            return false;
+        }
+        let json = text.trim_start().starts_with(['{', '[']);
+        header.channel = Some(if self.messages.is_empty() && !json { "analysis" } else { "final" }.to_string());
+        true
+    }
+
+    fn finish_message(&mut self, stop: Option<Rank>) {
+        if let State::Content { mut header, mut text, mut decoder, guessed, .. } =
             std::mem::replace(&mut self.state, State::ExpectStart)
         {
+            if guessed {
+                if stop == Some(FormattingToken::Return.rank()) {
+                    header.channel = Some("final".into());
+                } else if stop == Some(FormattingToken::Call.rank()) {
+                    header.channel = Some("commentary".into());
+                }
+            }
             decoder.finish(&mut text);
             // The text grew by doubling; a finished message keeps only what it needs.
             text.shrink_to_fit();
@@ -410,7 +549,7 @@ impl StreamableParser {
             return;
         }
         let mut repairs = Vec::new();
-        let (header, body) = header::split_unterminated(&text, role, &mut repairs);
+        let (mut header, body) = header::split_unterminated(&text, role, &self.lenient(), &mut repairs);
         self.note_all(position, DiagnosticKind::RepairedHeader, repairs);
         if body.is_empty() {
             self.note(
@@ -420,19 +559,69 @@ impl StreamableParser {
             );
             return;
         }
+        // `<|channel|>commentary 2?<|end|>`: a few marks that are no
+        // message, before the model starts over.
+        let noise = !body.chars().any(char::is_alphabetic) && body.trim().chars().count() <= 3;
+        if noise && ended_by == HeaderEnd::Stop(FormattingToken::End.rank()) && header.channel.as_deref() != Some("final")
+        {
+            self.note(position, DiagnosticKind::DroppedText, format!("header {text:?} ended by <|end|> with only {body:?} dropped"));
+            return;
+        }
         self.note(
             position,
             DiagnosticKind::UnterminatedHeader,
             format!("header ended by {ended_by} without <|message|>; the text after it was read as content"),
         );
+        let guessed = self.guess_channel(&mut header, &body);
         self.begin_content(header, self.tokens.len());
-        if let State::Content { text, .. } = &mut self.state {
-            text.push_str(&body);
+        self.set_repaired(&body, guessed);
+        match ended_by {
+            // Closed by the next token (see `pending_stop`).
+            HeaderEnd::Stop(token) => self.pending_stop = Some(token),
+            _ => self.finish_message(None),
         }
-        self.finish_message();
+    }
+
+    /// Closes the message a stop token ended (see `pending_stop`).
+    fn close_pending(&mut self) {
+        if let Some(stop) = self.pending_stop.take() {
+            self.finish_message(Some(stop));
+            self.turn_over = !self.strict && self.ends_turn(stop);
+        }
+    }
+
+    /// Lenient, after a header token: if the header has certainly run into
+    /// its content with no `<|message|>` (`<|channel|>final The answer…`),
+    /// the message's content starts now, with the text so far after the
+    /// header words as this token's delta, so that a streaming reader sees it.
+    fn check_run_on(&mut self, position: usize) {
+        let State::Header { tokens, .. } = &self.state else { return };
+        let text = self.encoding.tokenizer().decode_lossy(tokens);
+        let Some(split) = header::run_on(&text, self.next_role) else { return };
+        let (head, body) = (&text[..split.header_end], &text[split.content_start..]);
+        let role = self.next_role;
+        let mut repairs = Vec::new();
+        let mut header = if head.trim().is_empty() {
+            ParsedHeader::for_role(role.unwrap_or(Role::Assistant))
+        } else {
+            header::parse_lenient(head, role, &self.lenient(), &mut repairs)
+        };
+        let body = body.strip_prefix(' ').unwrap_or(body).to_string();
+        self.note_all(position, DiagnosticKind::RepairedHeader, repairs);
+        self.note(
+            position,
+            DiagnosticKind::UnterminatedHeader,
+            format!("header {head:?} ran into its content with no <|message|>; {body:?} read as content"),
+        );
+        let guessed = self.guess_channel(&mut header, &body);
+        self.begin_content(header, position + 1);
+        self.set_repaired(&body, guessed);
     }
 
     fn note(&mut self, position: usize, kind: DiagnosticKind, detail: String) {
+        if self.counting {
+            super::counters::count(kind);
+        }
         self.diagnostics.push(Diagnostic { position, kind, detail });
     }
 
@@ -481,8 +670,10 @@ impl StreamableParser {
         match &self.state {
             State::ExpectStart => StreamStateData::ExpectStart,
             State::Header { tokens, .. } => StreamStateData::Header { header_tokens: tokens.clone() },
-            State::Content { header, first_token, .. } => {
-                StreamStateData::Content { header: header.clone(), content_tokens: self.reencoded_deltas(*first_token) }
+            State::Content { header, first_token, text, lead, .. } => {
+                let mut content_tokens = self.encoding.tokenizer().encode_ordinary(text.get(..*lead).unwrap_or(""));
+                content_tokens.extend(self.reencoded_deltas(*first_token));
+                StreamStateData::Content { header: header.clone(), content_tokens }
             }
         }
     }

@@ -12,7 +12,7 @@ use super::gil::Call;
 use super::{json_err, role_of, to_py, PyHarmonyError};
 use crate::batch::{parallel_map, RenderKind};
 use crate::chat::{Conversation, Message, Role};
-use crate::{HarmonyError, Rank, RenderConversationConfig, RenderOptions, SpecialTokenSet};
+use crate::{HarmonyError, Rank, RenderConversationConfig, RenderOptions, SpecialTokenSet, StreamableParser};
 
 /// A message span as Python gets it: `(index, role, channel, start, end)`.
 type SpanTuple = (usize, &'static str, Option<String>, usize, usize);
@@ -358,23 +358,29 @@ impl PyHarmonyEncoding {
         PyList::new(py, lists)
     }
 
-    /// Parses many completions on all cores without the GIL; returns one
-    /// JSON list of messages per completion. Raises on the first bad one.
-    #[pyo3(signature = (completions, role = None, strict = true))]
+    /// Parses many completions on all cores without the GIL; returns, per
+    /// completion, its messages and its repairs as JSON lists. Raises on the
+    /// first bad one.
+    #[pyo3(signature = (completions, role = None, strict = true, tools = None))]
     fn parse_batch(
         &self,
         py: Python<'_>,
         completions: Vec<Vec<Rank>>,
         role: Option<&str>,
         strict: bool,
-    ) -> PyResult<Vec<String>> {
+        tools: Option<Vec<String>>,
+    ) -> PyResult<Vec<(String, String)>> {
         let call = Call::enter();
         let role = role_of(role)?;
+        let tools = tools.unwrap_or_default();
         let results = call.detach(py, || {
             parallel_map(&completions, |tokens| {
-                let messages =
-                    self.inner.parse_messages_from_completion_tokens(tokens.iter().copied(), role, strict)?;
-                Ok::<_, HarmonyError>(serde_json::to_string(&messages)?)
+                let parsed = StreamableParser::new(self.inner.clone(), role)
+                    .strict(strict)
+                    .with_tools(tools.iter().cloned())
+                    .parse_all(tokens.iter().copied())?;
+                let messages = serde_json::to_string(&parsed.messages)?;
+                Ok::<_, HarmonyError>((messages, serde_json::to_string(&parsed.diagnostics)?))
             })
         });
         results
@@ -385,17 +391,19 @@ impl PyHarmonyEncoding {
     }
 
     /// Parses a whole completion; returns `(messages_json, diagnostics_json)`.
-    #[pyo3(signature = (tokens, role = None, strict = true))]
+    #[pyo3(signature = (tokens, role = None, strict = true, tools = None))]
     fn parse_completion(
         &self,
         py: Python<'_>,
         tokens: Vec<Rank>,
         role: Option<&str>,
         strict: bool,
+        tools: Option<Vec<String>>,
     ) -> PyResult<(String, String)> {
         let call = Call::enter();
         let role = role_of(role)?;
-        let parsed = call.detach(py, || self.inner.parse_completion(tokens, role, strict))?;
+        let parser = StreamableParser::new(self.inner.clone(), role).strict(strict).with_tools(tools.unwrap_or_default());
+        let parsed = call.detach(py, || parser.parse_all(tokens))?;
         let messages = serde_json::to_string(&parsed.messages).map_err(json_err)?;
         let diagnostics = serde_json::to_string(&parsed.diagnostics).map_err(json_err)?;
         Ok((messages, diagnostics))

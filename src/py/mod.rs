@@ -109,6 +109,13 @@ fn render_cache_info() -> (usize, usize) {
     (cache.capacity(), cache.size_bytes())
 }
 
+/// Repairs made by lenient parsers in this process since it started:
+/// `(kind, count)` for every kind, zeros included.
+#[pyfunction]
+fn repair_counts() -> Vec<(&'static str, u64)> {
+    crate::parse::repair_counts().into_iter().map(|(kind, n)| (kind.as_str(), n)).collect()
+}
+
 #[pymodule(gil_used = false)]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<encoding::PyHarmonyEncoding>()?;
@@ -122,6 +129,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(default_system_content_json, m)?)?;
     m.add_function(wrap_pyfunction!(set_render_cache_capacity, m)?)?;
     m.add_function(wrap_pyfunction!(render_cache_info, m)?)?;
+    m.add_function(wrap_pyfunction!(repair_counts, m)?)?;
     m.add_function(wrap_pyfunction!(gil::set_gil_spin_us, m)?)?;
     m.add_function(wrap_pyfunction!(gil::gil_spin_us, m)?)?;
     m.add_class::<interop::PyChatCompletionStream>()?;

@@ -27,6 +27,12 @@ pub(crate) struct PyStreamableParser {
     /// and are read on every token).
     channel: StrCache,
     recipient: StrCache,
+    /// Called as `reporter(kind, position, detail)` for each repair, right
+    /// after the token that made it (`openai_harmony._mode.report`: the log
+    /// line). Only lenient parsers repair, so a strict one never calls it.
+    reporter: Option<Py<PyAny>>,
+    /// Diagnostics already handed to the reporter.
+    reported: usize,
 }
 
 /// A Python string returned again while its text stays the same.
@@ -55,6 +61,19 @@ fn uninitialized() -> PyErr {
 }
 
 impl PyStreamableParser {
+    /// Hands the repairs not yet reported to the reporter, if there is one.
+    fn report(&mut self, py: Python<'_>) -> PyResult<()> {
+        let Some(parser) = self.parser.as_ref() else { return Ok(()) };
+        let new = parser.diagnostics().get(self.reported..).unwrap_or_default();
+        self.reported += new.len();
+        if let Some(reporter) = &self.reporter {
+            for d in new {
+                reporter.call1(py, (d.kind.as_str(), d.position, d.detail.as_str()))?;
+            }
+        }
+        Ok(())
+    }
+
     fn get(&self) -> PyResult<&StreamableParser> {
         self.parser.as_ref().ok_or_else(uninitialized)
     }
@@ -69,41 +88,79 @@ impl PyStreamableParser {
     #[new]
     #[pyo3(signature = (*_args, **_kwargs))]
     fn new(_args: &Bound<'_, pyo3::types::PyTuple>, _kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> Self {
-        PyStreamableParser { parser: None, channel: StrCache::default(), recipient: StrCache::default() }
+        PyStreamableParser {
+            parser: None,
+            channel: StrCache::default(),
+            recipient: StrCache::default(),
+            reporter: None,
+            reported: 0,
+        }
     }
 
     /// Builds the core parser (again, if called twice: a fresh parser).
-    #[pyo3(signature = (encoding, role = None, strict = true))]
-    fn _init(&mut self, encoding: &PyHarmonyEncoding, role: Option<&str>, strict: bool) -> PyResult<()> {
+    #[pyo3(signature = (encoding, role = None, strict = true, tools = None, reporter = None))]
+    fn _init(
+        &mut self,
+        encoding: &PyHarmonyEncoding,
+        role: Option<&str>,
+        strict: bool,
+        tools: Option<Vec<String>>,
+        reporter: Option<Py<PyAny>>,
+    ) -> PyResult<()> {
         let role = role_of(role)?;
-        self.parser = Some(StreamableParser::new(encoding.inner.clone(), role).strict(strict));
+        let parser = StreamableParser::new(encoding.inner.clone(), role).strict(strict);
+        self.parser = Some(parser.with_tools(tools.unwrap_or_default()));
+        self.reporter = reporter;
+        self.reported = 0;
         Ok(())
     }
 
     /// Feeds one token; returns the parser.
     fn process<'py>(slf: Bound<'py, Self>, token: Rank) -> PyResult<Bound<'py, Self>> {
-        slf.borrow_mut().get_mut()?.process(token)?;
+        let mut this = slf.borrow_mut();
+        let parser = this.get_mut()?;
+        parser.process(token)?;
+        let repairs = parser.diagnostics().len();
+        if repairs > this.reported {
+            this.report(slf.py())?;
+        }
+        drop(this);
         Ok(slf)
     }
 
     /// Feeds many tokens; stops at the first error (earlier tokens stay processed).
-    fn process_many(&mut self, tokens: Vec<Rank>) -> PyResult<()> {
+    fn process_many(&mut self, py: Python<'_>, tokens: Vec<Rank>) -> PyResult<()> {
         let parser = self.get_mut()?;
+        let mut result = Ok(());
         for token in tokens {
-            parser.process(token)?;
+            if let Err(e) = parser.process(token) {
+                result = Err(e.into());
+                break;
+            }
         }
-        Ok(())
+        self.report(py)?;
+        result
     }
 
     /// Ends the stream; returns the parser.
     fn process_eos<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, Self>> {
-        slf.borrow_mut().get_mut()?.process_eos()?;
+        let mut this = slf.borrow_mut();
+        this.get_mut()?.process_eos()?;
+        this.report(slf.py())?;
+        drop(this);
         Ok(slf)
     }
 
     fn _reset(&mut self) -> PyResult<()> {
         self.get_mut()?.reset();
+        self.reported = 0;
         Ok(())
+    }
+
+    /// The declared recipients a lenient repair maps damaged ones to.
+    #[getter]
+    fn tools(&self) -> PyResult<Vec<String>> {
+        Ok(self.get()?.tools().to_vec())
     }
 
     /// The parser as JSON data (for pickle): its options and the tokens fed.
@@ -112,9 +169,14 @@ impl PyStreamableParser {
     }
 
     /// Rebuilds the parser from `_snapshot()`'s data, replaying its tokens.
-    fn _restore(&mut self, encoding: &PyHarmonyEncoding, snapshot: &str) -> PyResult<()> {
+    #[pyo3(signature = (encoding, snapshot, reporter = None))]
+    fn _restore(&mut self, encoding: &PyHarmonyEncoding, snapshot: &str, reporter: Option<Py<PyAny>>) -> PyResult<()> {
         let snapshot: crate::parse::ParserSnapshot = serde_json::from_str(snapshot).map_err(json_err)?;
-        self.parser = Some(StreamableParser::restore(encoding.inner.clone(), &snapshot)?);
+        let parser = StreamableParser::restore(encoding.inner.clone(), &snapshot)?;
+        // The original reported these repairs when it made them.
+        self.reported = parser.diagnostics().len();
+        self.parser = Some(parser);
+        self.reporter = reporter;
         self.channel = StrCache::default();
         self.recipient = StrCache::default();
         Ok(())

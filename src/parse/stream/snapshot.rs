@@ -26,6 +26,9 @@ pub struct ParserSnapshot {
     /// How far events were drained: message index, whether its start was
     /// drained, bytes of its text drained.
     pub drained: (usize, bool, usize),
+    /// The declared recipients ([`StreamableParser::with_tools`]).
+    #[serde(default)]
+    pub tools: Vec<String>,
 }
 
 impl StreamableParser {
@@ -38,6 +41,7 @@ impl StreamableParser {
             tokens: self.tokens.clone(),
             ends: self.ends.clone(),
             drained: (self.events.message, self.events.started, self.events.offset),
+            tools: self.tools.to_vec(),
         }
     }
 
@@ -52,7 +56,10 @@ impl StreamableParser {
                 encoding.name()
             )));
         }
-        let mut parser = StreamableParser::new(encoding, snapshot.role).strict(snapshot.strict);
+        let mut parser = StreamableParser::new(encoding, snapshot.role)
+            .strict(snapshot.strict)
+            .with_tools(snapshot.tools.iter().cloned());
+        parser.counting = false;
         let mut ends = snapshot.ends.iter().copied().peekable();
         for (i, &token) in snapshot.tokens.iter().enumerate() {
             while ends.next_if(|&at| at == i).is_some() {
@@ -83,6 +90,7 @@ impl StreamableParser {
             ));
         }
         parser.events = cursor;
+        parser.counting = true;
         Ok(parser)
     }
 }
