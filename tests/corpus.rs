@@ -15,7 +15,10 @@ fn role_of(case: &Value) -> Option<Role> {
 }
 
 fn tools_of(case: &Value) -> Vec<String> {
-    case["tools"].as_array().map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    case["tools"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
 }
 
 fn text_of(m: &Message) -> String {
@@ -76,7 +79,8 @@ fn expected_runs(messages: &[Value]) -> Vec<Value> {
         if text.is_empty() {
             continue;
         }
-        let (c, r) = (m.get("channel").cloned().unwrap_or(Value::Null), m.get("recipient").cloned().unwrap_or(Value::Null));
+        let (c, r) =
+            (m.get("channel").cloned().unwrap_or(Value::Null), m.get("recipient").cloned().unwrap_or(Value::Null));
         match runs.last_mut() {
             Some(last) if last["channel"] == c && last["recipient"] == r => {
                 let joined = format!("{}{}", last["text"].as_str().unwrap_or(""), text);
@@ -98,8 +102,10 @@ fn corpus_lenient_gives_the_intended_messages() {
         let name = case["name"].as_str().unwrap_or("?");
         let want = intended(case);
         let tokens = enc.encode_with_special_tokens(case["completion"].as_str().expect("completion"));
-        let parsed =
-            StreamableParser::new(enc.clone(), role_of(case)).strict(false).with_tools(tools_of(case)).parse_all(tokens);
+        let parsed = StreamableParser::new(enc.clone(), role_of(case))
+            .strict(false)
+            .with_tools(tools_of(case))
+            .parse_all(tokens);
         match parsed {
             Ok(p) => {
                 let got: Vec<Value> = p.messages.iter().map(simple).collect();

@@ -178,10 +178,11 @@ fn chat_stream_token_by_token_and_in_chunks() {
         let (content, reasoning, calls, finish) = collect_chat(&chunks);
         assert_eq!(content, "");
         assert_eq!(reasoning, "Two cities, two calls.");
-        assert_eq!(calls.len(), 2);
+        // The turn ends at the first `<|call|>`: the model waits for that
+        // result, so a second call sampled past the stop token (a server that
+        // did not stop) is not the model's to make yet, and is ignored.
+        assert_eq!(calls.len(), 1);
         assert_eq!((calls[0].1.as_str(), calls[0].2.as_str()), ("get-weather", r#"{"city":"Paris"}"#));
-        assert_eq!((calls[1].1.as_str(), calls[1].2.as_str()), ("get-weather", r#"{"city":"Rome"}"#));
-        assert_ne!(calls[0].0, calls[1].0);
         assert_eq!(finish.as_deref(), Some("tool_calls"));
         assert!(chunks.iter().all(|c| c["id"] == chunks[0]["id"] && c["model"] == "m"));
     }

@@ -68,8 +68,17 @@ fn check_case(enc: &HarmonyEncoding, case: &Value) -> Result<(), String> {
                 return Err(format!("strict messages differ: {strict:?}"));
             }
         }
+        Some(s) if s.starts_with("messages: ") => {
+            // Strict reads more messages (the lenient ones, then the rest).
+            let count: usize = s["messages: ".len()..].parse().expect("`messages: N`");
+            let strict =
+                enc.parse_messages_from_completion_tokens(tokens, role, true).map_err(|e| format!("strict: {e}"))?;
+            if strict.len() != count || strict.get(..want.len()) != Some(&want[..]) {
+                return Err(format!("strict: want {count} messages starting with the lenient ones, got {strict:?}"));
+            }
+        }
         Some(s) => {
-            let text = s.strip_prefix("error: ").expect("`same` or `error: TEXT`");
+            let text = s.strip_prefix("error: ").expect("`same`, `messages: N` or `error: TEXT`");
             match enc.parse_messages_from_completion_tokens(tokens, role, true) {
                 Err(e) if e.to_string().contains(text) => {}
                 other => return Err(format!("strict: want error {text:?}, got {other:?}")),

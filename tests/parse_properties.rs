@@ -50,6 +50,9 @@ fn assistant() -> impl Strategy<Value = Message> {
     )
         .prop_map(|(channel, recipient, content_type, text)| {
             let content_type = match (&recipient, content_type) {
+                // `<|constrain|>functions.x` alone is a call written wrong
+                // (lenient mode reads it as the recipient): not a content type.
+                (None, Some(ct)) if ct.starts_with("functions.") => None,
                 (None, Some(ct)) if !ct.starts_with("<|constrain|>") => Some(format!("<|constrain|>{ct}")),
                 (_, ct) => ct,
             };
@@ -141,7 +144,12 @@ proptest! {
         if messages[0].author.role == Role::Assistant {
             let completion = &tokens[2..];
             prop_assert_eq!(&stream(&enc, completion, Some(Role::Assistant), true), &strict_view(&messages));
-            prop_assert_eq!(&stream(&enc, completion, Some(Role::Assistant), false), &messages);
+            // Lenient mode ends a completion's turn at its first `<|call|>`
+            // (a call: an assistant message with a recipient); what follows
+            // is ignored (test-data/deviations.md, deviation 3).
+            let call = |m: &Message| m.author.role == Role::Assistant && m.recipient.is_some();
+            let turn = messages.iter().position(call).map_or(messages.len(), |i| i + 1);
+            prop_assert_eq!(&stream(&enc, completion, Some(Role::Assistant), false), &messages[..turn]);
         }
     }
 

@@ -140,7 +140,12 @@ fn clean_header(h: &ParsedHeader) -> bool {
 /// Reads a header, repairing what it must. Never fails; each repair is
 /// described in `repairs`. `tools` are the recipients the prompt declared
 /// (may be empty), which a damaged recipient is mapped to.
-pub(crate) fn parse_lenient(text: &str, role: Option<Role>, cx: &Lenient<'_>, repairs: &mut Vec<String>) -> ParsedHeader {
+pub(crate) fn parse_lenient(
+    text: &str,
+    role: Option<Role>,
+    cx: &Lenient<'_>,
+    repairs: &mut Vec<String>,
+) -> ParsedHeader {
     let mut header = match parse_strict(text, role) {
         Ok(h) if clean_header(&h) => h,
         Ok(_) => {
@@ -176,9 +181,12 @@ fn fix_fields(h: &mut ParsedHeader, cx: &Lenient<'_>, repairs: &mut Vec<String>)
             repairs.push(format!("channel word {:?} where the role belongs read as the channel", word));
             h.channel = Some(word.to_string());
             h.recipient = None;
-        } else if let Some(word) = h.author.name.as_deref().filter(|_| h.author.role == Role::Tool).and_then(channel_word)
+        } else if let Some(word) =
+            h.author.name.as_deref().filter(|_| h.author.role == Role::Tool).and_then(channel_word)
         {
-            repairs.push(format!("channel word {word:?} where the role belongs read as the channel of an assistant message"));
+            repairs.push(format!(
+                "channel word {word:?} where the role belongs read as the channel of an assistant message"
+            ));
             h.channel = Some(word.to_string());
             h.author = Author::from(Role::Assistant);
         }
@@ -197,7 +205,7 @@ fn fix_fields(h: &mut ParsedHeader, cx: &Lenient<'_>, repairs: &mut Vec<String>)
     // written where `to=` belongs.
     if h.recipient.is_none() {
         let value = h.content_type.as_deref().and_then(|c| c.strip_prefix(CONSTRAIN_MARKER)).unwrap_or("");
-        if is_namespaced(value) || declared_tool(value, tools).is_some() {
+        if is_function(value) || declared_tool(value, tools).is_some() {
             repairs.push(format!("<|constrain|>{value} read as the recipient {value:?}"));
             h.recipient = Some(value.to_string());
             h.content_type = None;
@@ -238,16 +246,11 @@ fn fix_fields(h: &mut ParsedHeader, cx: &Lenient<'_>, repairs: &mut Vec<String>)
     }
 }
 
-/// `functions.x`, `browser.search`: a namespace and a name, as recipients are.
-fn is_namespaced(value: &str) -> bool {
-    let mut parts = value.splitn(2, '.');
-    let ns = parts.next().unwrap_or("");
-    let name = parts.next().unwrap_or("");
-    !ns.is_empty()
-        && !name.is_empty()
-        && ns.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        && ns.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+/// `functions.NAME`: the namespace of the developer's tools and a name.
+fn is_function(value: &str) -> bool {
+    value.strip_prefix("functions.").is_some_and(|name| {
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+    })
 }
 
 /// A content type as models write them: `<|constrain|>json`, `json`,
@@ -592,8 +595,11 @@ pub(crate) fn split_header(text: &str, role: Option<Role>) -> Option<Split> {
                 let glued = &value[c.len()..];
                 let maybe_to = "to=".starts_with(glued) || glued.starts_with("to=");
                 if !maybe_to && channel_word(glued).is_none() {
+                    // Sure once a few characters show it is no other channel
+                    // name (`final_v2`) or a damaged one (`commentaryé`).
                     let at = start + value_start + c.len();
-                    return Some(Split { header_end: at, content_start: at, sure: true });
+                    let odd = glued.chars().any(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
+                    return Some(Split { header_end: at, content_start: at, sure: odd && glued.chars().count() >= 3 });
                 }
             }
             after_to = word[value_start..].contains("to=");
@@ -612,7 +618,8 @@ pub(crate) fn split_header(text: &str, role: Option<Role>) -> Option<Split> {
             after_to = false;
             continue;
         }
-        if (first && (role.is_none() || word.parse::<Role>().is_ok() || is_glued_role(word))) || channel_word(word).is_some()
+        if (first && (role.is_none() || word.parse::<Role>().is_ok() || is_glued_role(word)))
+            || channel_word(word).is_some()
         {
             continue;
         }

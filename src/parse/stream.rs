@@ -562,9 +562,15 @@ impl StreamableParser {
         // `<|channel|>commentary 2?<|end|>`: a few marks that are no
         // message, before the model starts over.
         let noise = !body.chars().any(char::is_alphabetic) && body.trim().chars().count() <= 3;
-        if noise && ended_by == HeaderEnd::Stop(FormattingToken::End.rank()) && header.channel.as_deref() != Some("final")
+        if noise
+            && ended_by == HeaderEnd::Stop(FormattingToken::End.rank())
+            && header.channel.as_deref() != Some("final")
         {
-            self.note(position, DiagnosticKind::DroppedText, format!("header {text:?} ended by <|end|> with only {body:?} dropped"));
+            self.note(
+                position,
+                DiagnosticKind::DroppedText,
+                format!("header {text:?} ended by <|end|> with only {body:?} dropped"),
+            );
             return;
         }
         self.note(

@@ -402,7 +402,8 @@ impl PyHarmonyEncoding {
     ) -> PyResult<(String, String)> {
         let call = Call::enter();
         let role = role_of(role)?;
-        let parser = StreamableParser::new(self.inner.clone(), role).strict(strict).with_tools(tools.unwrap_or_default());
+        let parser =
+            StreamableParser::new(self.inner.clone(), role).strict(strict).with_tools(tools.unwrap_or_default());
         let parsed = call.detach(py, || parser.parse_all(tokens))?;
         let messages = serde_json::to_string(&parsed.messages).map_err(json_err)?;
         let diagnostics = serde_json::to_string(&parsed.diagnostics).map_err(json_err)?;

@@ -247,6 +247,11 @@ def test_lenient_fixtures(enc: HarmonyEncoding, case: Dict[str, Any]) -> None:
     strict = case.get("strict")
     if strict == "same":
         assert enc.parse_messages_from_completion_tokens(tokens, role_of(case)) == expected_messages(case)
+    elif strict is not None and strict.startswith("messages: "):
+        count = int(strict.removeprefix("messages: "))
+        strict_messages = enc.parse_messages_from_completion_tokens(tokens, role_of(case))
+        assert strict_messages[: len(expected_messages(case))] == expected_messages(case)
+        assert len(strict_messages) == count
     elif strict is not None:
         with pytest.raises(HarmonyError) as err:
             enc.parse_messages_from_completion_tokens(tokens, role_of(case))
