@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import logging
 import os
 import re
 import sys
@@ -281,7 +282,7 @@ def cmd_parse(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> N
     tokens = _parse_tokens(enc, _read(args.file))
     role = _role_arg(args.role, tokens, enc)
     if args.events:
-        parser = StreamableParser(enc, role, strict=not args.lenient)
+        parser = StreamableParser(enc, role, strict=not args.lenient, tools=args.tool)
         for token in tokens:
             parser.process(token)
             for event in parser.drain_events():
@@ -291,7 +292,7 @@ def cmd_parse(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> N
             _write_json(out, _event_dict(event))
         _report(parser.diagnostics)
         return
-    parsed = enc.parse_completion(tokens, role, strict=not args.lenient)
+    parsed = enc.parse_completion(tokens, role, strict=not args.lenient, tools=args.tool)
     _report(parsed.diagnostics)
     messages = [m.to_dict() for m in parsed.messages]
     if args.format == "json":
@@ -509,7 +510,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--lenient",
         action="store_true",
-        help="repair malformed output instead of failing; each repair is reported on stderr",
+        help="repair malformed output instead of failing; each repair is reported on stderr"
+        " (OPENAI_HARMONY_PARSE=lenient in the environment does the same)",
+    )
+    p.add_argument(
+        "--tool",
+        action="append",
+        metavar="RECIPIENT",
+        help="a recipient the prompt declared (functions.get_weather), which a lenient repair maps a damaged"
+        " recipient to; repeat for several",
     )
     p.add_argument("--events", action="store_true", help="print the stream events instead, one JSON object a line")
     p.add_argument(
@@ -571,6 +580,10 @@ COMMANDS = {
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command != "serve":
+        # Commands report repairs on stderr themselves (`_report`); without a
+        # handler the library's repair log lines would repeat them there.
+        logging.getLogger("openai_harmony").addHandler(logging.NullHandler())
     try:
         enc = load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
         COMMANDS[args.command](enc, args, sys.stdout)

@@ -20,11 +20,11 @@ A server is a loop around a token generator::
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, Iterator, List, Literal, Mapping, Optional, Sequence, Union
 
 from . import _native
-from ._encoding import HarmonyEncoding, _messages
+from ._encoding import Diagnostic, HarmonyEncoding, _diagnostics, _log_repairs, _messages
 from ._models import Conversation, Message
 from ._reference_road import plain_messages
 
@@ -155,7 +155,13 @@ class ChatCompletionStream:
     def finish(self, reason: Optional[FinishReason] = None) -> List[Json]:
         """Ends the stream; returns the last chunks (the finish reason, usage when asked)."""
         chunks: List[Json] = json.loads(self._inner.finish(reason))
+        self._logged = _log_new_repairs(self.diagnostics, getattr(self, "_logged", 0))
         return chunks
+
+    @property
+    def diagnostics(self) -> List[Diagnostic]:
+        """The repairs the parser made to the model's output (logged by ``finish``)."""
+        return _diagnostics(self._inner.diagnostics_json())
 
     @property
     def finish_reason(self) -> FinishReason:
@@ -272,7 +278,13 @@ class ResponsesStream:
     def finish(self, reason: Optional[FinishReason] = None) -> List[Json]:
         """Ends the stream; returns the last events, ending with ``response.completed`` (or ``incomplete``)."""
         events: List[Json] = json.loads(self._inner.finish(reason))
+        self._logged = _log_new_repairs(self.diagnostics, getattr(self, "_logged", 0))
         return events
+
+    @property
+    def diagnostics(self) -> List[Diagnostic]:
+        """The repairs the parser made to the model's output (logged by ``finish``)."""
+        return _diagnostics(self._inner.diagnostics_json())
 
     def response(self, status: str = "completed") -> Json:
         """The response object with the items finished so far."""
@@ -292,25 +304,35 @@ class ResponsesStream:
         yield from self.finish()
 
 
+def _log_new_repairs(diagnostics: List[Diagnostic], logged: int) -> int:
+    """Logs the repairs from index ``logged`` on; returns how many are logged."""
+    _log_repairs(diagnostics[logged:])
+    return len(diagnostics)
+
+
 # --- Prompts --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Prompt:
     """What a server samples from: the prompt tokens, the tokens to stop at
-    (``<|return|>`` and ``<|call|>``), and the conversation behind them."""
+    (``<|return|>`` and ``<|call|>``), the conversation behind them, and the
+    recipients it declares (``tools``: pass them to the reply's parser, e.g.
+    ``parse_messages_from_completion_tokens(tokens, role, tools=prompt.tools)``,
+    so that it maps damaged recipients to them)."""
 
     tokens: List[int]
     stop_tokens: List[int]
     conversation: Conversation
+    tools: List[str] = field(default_factory=list)
 
 
 def prompt_for_chat_completions(
     encoding: HarmonyEncoding, request: Mapping[str, Any], *, date: Optional[str] = None
 ) -> Prompt:
     """The prompt and stop tokens for a Chat Completions request."""
-    tokens, stop, convo = _native.prompt_for(encoding._inner, "chat", _dump(request), None, date)
-    return Prompt(tokens, stop, Conversation.from_json(convo))
+    tokens, stop, convo, tools = _native.prompt_for(encoding._inner, "chat", _dump(request), None, date)
+    return Prompt(tokens, stop, Conversation.from_json(convo), tools)
 
 
 def prompt_for_responses(
@@ -321,10 +343,10 @@ def prompt_for_responses(
     date: Optional[str] = None,
 ) -> Prompt:
     """The prompt and stop tokens for a Responses request after earlier items."""
-    tokens, stop, convo = _native.prompt_for(
+    tokens, stop, convo, tools = _native.prompt_for(
         encoding._inner, "responses", _dump(request), _dump_items(previous_items), date
     )
-    return Prompt(tokens, stop, Conversation.from_json(convo))
+    return Prompt(tokens, stop, Conversation.from_json(convo), tools)
 
 
 def completion_grammar_for_chat_completions(

@@ -1,7 +1,8 @@
 """A small OpenAI-compatible HTTP server for gpt-oss over ``openai_harmony``.
 
 Reference code, standard library only: ``POST /v1/chat/completions``,
-``POST /v1/responses`` (streaming or not) and ``GET /v1/models``. The model is
+``POST /v1/responses`` (streaming or not), ``GET /v1/models`` and ``GET /metrics``
+(the parse repairs by kind, in Prometheus' text format). The model is
 a pluggable *generator*::
 
     generator(prompt_tokens, stop_tokens, max_tokens) -> Iterable[int]
@@ -32,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Literal, Optional, Sequence, Tuple
 
 from ._encoding import HarmonyEncoding, HarmonyEncodingName, HarmonyError, load_harmony_encoding
+from ._mode import parse_mode, repair_counts
 from ._models import Message, Role, TextContent
 from .interop import (
     ChatCompletionStream,
@@ -105,6 +107,22 @@ class _Run:
         """``length`` when the completion did not end with a stop token; else
         ``None`` (the library infers ``stop`` or ``tool_calls``)."""
         return None if self.stopped else "length"
+
+
+def _metrics() -> str:
+    """``GET /metrics``: the process's parse repairs by kind, in Prometheus'
+    text format (see docs/operators.md)."""
+    lines = [
+        "# HELP harmony_parse_repairs_total Repairs lenient parsing made to malformed model output, by kind.",
+        "# TYPE harmony_parse_repairs_total counter",
+    ]
+    lines += [f'harmony_parse_repairs_total{{kind="{kind}"}} {n}' for kind, n in repair_counts().items()]
+    lines += [
+        "# HELP harmony_parse_mode The process-wide parse mode (OPENAI_HARMONY_PARSE): 1 for the mode in force.",
+        "# TYPE harmony_parse_mode gauge",
+    ]
+    lines += [f'harmony_parse_mode{{mode="{m}"}} {int(parse_mode() == m)}' for m in ("strict", "lenient")]
+    return "\n".join(lines) + "\n"
 
 
 def _max_tokens(request: Json, *fields: str) -> Optional[int]:
@@ -224,6 +242,14 @@ class _Handler(BaseHTTPRequestHandler):
             elapsed = (time.perf_counter() - started) * 1000
             logger.info("%s %s %s %.1f ms", method, path, getattr(self, "_status", 0) or "-", elapsed)
 
+    def _send_text(self, status: int, text: str, content_type: str) -> None:
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def _send_json(self, status: int, body: Json) -> None:
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         self.send_response(status)
@@ -308,7 +334,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _get(self) -> None:
         path = self.path.split("?", 1)[0].rstrip("/")
-        if path == "/v1/models":
+        if path == "/metrics":
+            self._send_text(200, _metrics(), "text/plain; version=0.0.4")
+        elif path == "/v1/models":
             model = {"id": self.server.model, "object": "model", "created": 0, "owned_by": "openai"}
             self._send_json(200, {"object": "list", "data": [model]})
         elif path.startswith("/v1/models/") and path[len("/v1/models/") :] == self.server.model:
@@ -362,7 +390,9 @@ class _Handler(BaseHTTPRequestHandler):
 
         if not request.get("stream"):
             tokens = list(run)
-            messages = enc.parse_messages_from_completion_tokens(tokens, Role.ASSISTANT, strict=False)
+            messages = enc.parse_messages_from_completion_tokens(
+                tokens, Role.ASSISTANT, strict=False, tools=prompt.tools
+            )
             usage = {
                 "prompt_tokens": len(prompt.tokens),
                 "completion_tokens": len(tokens),
@@ -424,7 +454,9 @@ class _Handler(BaseHTTPRequestHandler):
 
         if not request.get("stream"):
             tokens = list(run)
-            messages = enc.parse_messages_from_completion_tokens(tokens, Role.ASSISTANT, strict=False)
+            messages = enc.parse_messages_from_completion_tokens(
+                tokens, Role.ASSISTANT, strict=False, tools=prompt.tools
+            )
             status: Literal["completed", "incomplete"] = "completed" if run.stopped else "incomplete"
             response = response_from_harmony(
                 messages, request, previous, status=status, model=model, id=f"resp_{uuid.uuid4().hex}"
@@ -533,6 +565,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, model: str = "gpt-oss", del
     encoding = load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
     server = make_server(demo_generator(encoding, delay), host, port, model, encoding=encoding, log_requests=True)
     print(f"serving {model} on http://{host}:{server.port}/v1 (demo generator; Ctrl-C stops)", flush=True)
+    print(
+        f"parse mode {parse_mode()} (OPENAI_HARMONY_PARSE); replies are always parsed leniently:"
+        " repairs are logged and counted at /metrics",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

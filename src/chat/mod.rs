@@ -350,6 +350,35 @@ impl Conversation {
         Conversation { messages: messages.into_iter().collect() }
     }
 
+    /// The recipients the conversation offers the model: each tool of the
+    /// system message's namespaces (`browser.search`, or `python` for a
+    /// namespace without tools) and of the developer message's
+    /// (`functions.get_weather`), in order, each once. A parser given them
+    /// ([`StreamableParser::with_tools`](crate::StreamableParser::with_tools))
+    /// maps damaged recipients to them.
+    pub fn declared_recipients(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let namespaces = self.messages.iter().flat_map(|m| m.content.iter()).flat_map(|c| match c {
+            Content::SystemContent(s) => s.tools.iter().flat_map(|t| t.values()).collect::<Vec<_>>(),
+            Content::DeveloperContent(d) => d.tools.iter().flat_map(|t| t.values()).collect(),
+            _ => Vec::new(),
+        });
+        for ns in namespaces {
+            let names: Vec<String> = if ns.tools.is_empty() {
+                vec![ns.name.clone()]
+            } else {
+                ns.tools.iter().map(|t| format!("{}.{}", ns.name, t.name)).collect()
+            };
+            for name in names {
+                if seen.insert(name.clone()) {
+                    out.push(name);
+                }
+            }
+        }
+        out
+    }
+
     /// Parses the JSON form (`{"messages": [...]}`).
     pub fn from_json(json: &str) -> Result<Self, HarmonyError> {
         Ok(serde_json::from_str(json)?)

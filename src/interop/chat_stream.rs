@@ -70,7 +70,7 @@ impl ChatCompletionStream {
     /// function names (see [`chat_tool_names`](super::chat_tool_names)).
     pub fn new(encoding: HarmonyEncoding, names: ToolNames, model: impl Into<String>) -> Self {
         ChatCompletionStream {
-            parser: StreamableParser::new(encoding, Some(Role::Assistant)).strict(false),
+            parser: StreamableParser::new(encoding, Some(Role::Assistant)).strict(false).with_tools(names.recipients()),
             names,
             id: new_id("chatcmpl"),
             model: model.into(),
@@ -102,6 +102,11 @@ impl ChatCompletionStream {
     /// The messages parsed so far.
     pub fn messages(&self) -> &[Message] {
         self.parser.messages()
+    }
+
+    /// The repairs the (lenient) parser made to the model's output so far.
+    pub fn diagnostics(&self) -> &[crate::parse::Diagnostic] {
+        self.parser.diagnostics()
     }
 
     /// The number of tool calls so far.

@@ -66,6 +66,10 @@ pub struct Prompt {
     /// Sample until one of these: `<|return|>` (a final answer) or
     /// `<|call|>` (a tool call, whose result the client sends back).
     pub stop_tokens: Vec<Rank>,
+    /// The recipients the prompt declares (`functions.get_weather`, …): the
+    /// parser of the reply maps damaged recipients to them
+    /// ([`StreamableParser::with_tools`](crate::StreamableParser::with_tools)).
+    pub tools: Vec<String>,
 }
 
 impl HarmonyEncoding {
@@ -121,7 +125,8 @@ impl HarmonyEncoding {
     fn prompt_for(&self, conversation: Conversation) -> Result<Prompt> {
         let tokens =
             self.render_conversation_for_completion(&conversation.messages, crate::chat::Role::Assistant, None)?;
-        Ok(Prompt { conversation, tokens, stop_tokens: self.stop_tokens_for_assistant_actions() })
+        let tools = conversation.declared_recipients();
+        Ok(Prompt { conversation, tokens, stop_tokens: self.stop_tokens_for_assistant_actions(), tools })
     }
 }
 

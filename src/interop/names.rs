@@ -76,6 +76,14 @@ impl ToolNames {
         }
     }
 
+    /// The recipients of the defined functions (`functions.NAME`), sorted:
+    /// the declared tools a reply's parser maps damaged recipients to.
+    pub fn recipients(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.to_api.keys().map(|name| format!("functions.{name}")).collect();
+        out.sort();
+        out
+    }
+
     /// The API name of a harmony name; a name the request never defined
     /// (the model invented it) is returned as it is.
     pub fn api_name<'a>(&'a self, harmony_name: &'a str) -> &'a str {

@@ -56,7 +56,7 @@ impl ResponsesStream {
     /// (see [`responses_tool_names`](super::responses_tool_names)).
     pub fn new(encoding: HarmonyEncoding, names: ToolNames, model: impl Into<String>, request: Option<Value>) -> Self {
         ResponsesStream {
-            parser: StreamableParser::new(encoding, Some(Role::Assistant)).strict(false),
+            parser: StreamableParser::new(encoding, Some(Role::Assistant)).strict(false).with_tools(names.recipients()),
             names,
             id: new_id("resp"),
             model: model.into(),
@@ -85,6 +85,11 @@ impl ResponsesStream {
     /// The messages parsed so far.
     pub fn messages(&self) -> &[Message] {
         self.parser.messages()
+    }
+
+    /// The repairs the (lenient) parser made to the model's output so far.
+    pub fn diagnostics(&self) -> &[crate::parse::Diagnostic] {
+        self.parser.diagnostics()
     }
 
     /// The finished output items so far.

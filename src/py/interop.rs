@@ -192,7 +192,7 @@ pub(crate) fn prompt_for<'py>(
     request_json: &str,
     previous_items_json: Option<&str>,
     date: Option<String>,
-) -> PyResult<(Bound<'py, PyList>, Vec<Rank>, String)> {
+) -> PyResult<(Bound<'py, PyList>, Vec<Rank>, String, Vec<String>)> {
     let api = api_of(api)?;
     let (prompt, conversation) = Call::enter().detach(py, || {
         let request = parse(request_json)?;
@@ -205,7 +205,7 @@ pub(crate) fn prompt_for<'py>(
         let conversation = to_json(&prompt.conversation)?;
         Ok::<_, PyErr>((prompt, conversation))
     })?;
-    Ok((token_list(py, &prompt.tokens)?, prompt.stop_tokens, conversation))
+    Ok((token_list(py, &prompt.tokens)?, prompt.stop_tokens, conversation, prompt.tools))
 }
 
 /// The completion grammar for a request's prompt; `api` is `"chat"` or
@@ -293,6 +293,10 @@ impl PyChatCompletionStream {
     fn messages_json(&self) -> PyResult<String> {
         to_json(&self.inner.messages())
     }
+
+    fn diagnostics_json(&self) -> PyResult<String> {
+        to_json(&self.inner.diagnostics())
+    }
 }
 
 /// `_native.ResponsesStream`; methods return JSON lists of events.
@@ -352,5 +356,9 @@ impl PyResponsesStream {
 
     fn messages_json(&self) -> PyResult<String> {
         to_json(&self.inner.messages())
+    }
+
+    fn diagnostics_json(&self) -> PyResult<String> {
+        to_json(&self.inner.diagnostics())
     }
 }

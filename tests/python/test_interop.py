@@ -103,6 +103,10 @@ def test_chat_stream_chunks_validate(enc: HarmonyEncoding) -> None:
     request = {"tools": [WEATHER_TOOL], "messages": [{"role": "user", "content": "Paris and Rome?"}]}
     reply = [analysis("Two calls."), call("get_weather", '{"city":"Paris"}'), call("get_weather", '{"city":"Rome"}')]
     tokens = completion(enc, reply, 200012)
+    # Two calls in one reply: the first closed by <|end|>, since the turn
+    # ends at a <|call|> (what a model samples after it is ignored).
+    first_call_end = tokens.index(200012)
+    tokens[first_call_end] = 200007
     stream = ChatCompletionStream(enc, request, model="m")
     chunks = [ChatCompletionChunk.model_validate(c) for c in stream.stream(tokens)]
     assert chunks[0].choices[0].delta.role == "assistant"
@@ -120,6 +124,22 @@ def test_chat_stream_chunks_validate(enc: HarmonyEncoding) -> None:
     assert [args for _, args in calls.values()] == ['{"city":"Paris"}', '{"city":"Rome"}']
     assert len({i for i, _ in calls.values()}) == 2
     assert [m.recipient for m in stream.messages] == [None, "functions.get_weather", "functions.get_weather"]
+
+
+def test_chat_stream_ignores_what_follows_a_call(enc: HarmonyEncoding) -> None:
+    """A server that did not stop at <|call|>: the made-up tool result and
+    the answer built on it are not shown."""
+    request = {"tools": [WEATHER_TOOL], "messages": [{"role": "user", "content": "Paris?"}]}
+    text = (
+        '<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>{"city":"Paris"}<|call|>'
+        "<|start|>functions.get_weather to=assistant<|channel|>commentary<|message|>Sunny<|end|>"
+        "<|start|>assistant<|channel|>final<|message|>It is sunny.<|return|>"
+    )
+    stream = ChatCompletionStream(enc, request, model="m")
+    chunks = list(stream.stream(enc.encode(text, allowed_special="all")))
+    assert not any(c["choices"] and c["choices"][0]["delta"].get("content") for c in chunks)
+    assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
+    assert [d.kind for d in stream.diagnostics] == ["after_stop"]
 
 
 def test_chat_stream_length_and_errors(enc: HarmonyEncoding) -> None:
