@@ -15,6 +15,7 @@
 
 use serde::Serialize;
 
+use super::tools::DeclaredTools;
 use crate::chat::{Author, Role};
 use crate::error::{HarmonyError, Result};
 
@@ -165,7 +166,7 @@ pub(crate) fn parse_lenient(
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Lenient<'a> {
     /// The recipients the prompt declared (may be empty).
-    pub tools: &'a [String],
+    pub tools: &'a DeclaredTools,
     /// Whether the tokens are an assistant's completion (the parser was
     /// opened with a role), where the model writes no tool messages.
     pub completion: bool,
@@ -205,7 +206,7 @@ fn fix_fields(h: &mut ParsedHeader, cx: &Lenient<'_>, repairs: &mut Vec<String>)
     // written where `to=` belongs.
     if h.recipient.is_none() {
         let value = h.content_type.as_deref().and_then(|c| c.strip_prefix(CONSTRAIN_MARKER)).unwrap_or("");
-        if is_function(value) || declared_tool(value, tools).is_some() {
+        if is_function(value) || tools.find(value).is_some() {
             repairs.push(format!("<|constrain|>{value} read as the recipient {value:?}"));
             h.recipient = Some(value.to_string());
             h.content_type = None;
@@ -215,7 +216,7 @@ fn fix_fields(h: &mut ParsedHeader, cx: &Lenient<'_>, repairs: &mut Vec<String>)
     // model writes no tool messages there, so the name is the tool it calls.
     if cx.completion && h.author.role == Role::Tool && h.recipient.is_none() {
         if let Some(name) = h.author.name.take() {
-            let to = match declared_tool(&name, tools) {
+            let to = match tools.find(&name) {
                 Some(declared) => declared.to_string(),
                 None if name.contains('.') => name.clone(),
                 None => format!("functions.{name}"),
@@ -226,7 +227,7 @@ fn fix_fields(h: &mut ParsedHeader, cx: &Lenient<'_>, repairs: &mut Vec<String>)
         }
     }
     if let Some(recipient) = &h.recipient {
-        if let Some(declared) = declared_tool(recipient, tools) {
+        if let Some(declared) = tools.find(recipient) {
             if declared != recipient {
                 repairs.push(format!("recipient {recipient:?} read as the declared tool {declared:?}"));
                 h.recipient = Some(declared.to_string());
@@ -235,7 +236,7 @@ fn fix_fields(h: &mut ParsedHeader, cx: &Lenient<'_>, repairs: &mut Vec<String>)
             // `to=functions.shelljson`: a declared name with the type glued on.
             for suffix in ["json", "code"] {
                 let Some(base) = recipient.strip_suffix(suffix) else { continue };
-                if let Some(declared) = declared_tool(base, tools) {
+                if let Some(declared) = tools.find(base) {
                     repairs.push(format!("recipient {recipient:?} read as {declared:?} with content type {suffix:?}"));
                     h.recipient = Some(declared.to_string());
                     h.content_type = Some(suffix.to_string());
@@ -259,36 +260,6 @@ fn plausible_content_type(word: &str) -> bool {
     word.starts_with(CONSTRAIN_MARKER) || !word.chars().any(|c| c.is_uppercase())
 }
 
-/// The declared tool a recipient means: itself if declared, else the one
-/// declared name equal to it ignoring case, spaces, `_` and `-` (with or
-/// without its namespace). `None` if none or several match.
-fn declared_tool<'t>(recipient: &str, tools: &'t [String]) -> Option<&'t str> {
-    if tools.is_empty() {
-        return None;
-    }
-    if let Some(exact) = tools.iter().find(|t| *t == recipient) {
-        return Some(exact);
-    }
-    let key = tool_key(recipient);
-    let has_namespace = recipient.contains('.');
-    let mut found = None;
-    for tool in tools {
-        let short = tool.rsplit('.').next().unwrap_or(tool);
-        let matches = tool_key(tool) == key || (!has_namespace && tool_key(short) == key);
-        if matches {
-            if found.is_some() {
-                return None;
-            }
-            found = Some(tool.as_str());
-        }
-    }
-    found
-}
-
-fn tool_key(name: &str) -> String {
-    name.chars().filter(|c| !matches!(c, ' ' | '_' | '-')).flat_map(char::to_lowercase).collect()
-}
-
 /// A known channel word, also written with its marker as text or with
 /// punctuation before it: `final`, `––commentary`, `<|channel>analysis`,
 /// `channel|>final`, `|commentary`.
@@ -305,7 +276,7 @@ fn channel_word(word: &str) -> Option<&'static str> {
 
 /// The lenient reading: pull out channel markers and control-token text,
 /// then classify the words.
-fn repair(text: &str, role: Option<Role>, tools: &[String], repairs: &mut Vec<String>) -> ParsedHeader {
+fn repair(text: &str, role: Option<Role>, tools: &DeclaredTools, repairs: &mut Vec<String>) -> ParsedHeader {
     let (rest, mut channel) = take_channels(text, repairs);
     let rest = strip_control_tokens(&rest, repairs).replace(CONSTRAIN_MARKER, " <|constrain|>");
     let mut words: Vec<&str> = rest.split_whitespace().collect();
@@ -387,7 +358,7 @@ fn repair(text: &str, role: Option<Role>, tools: &[String], repairs: &mut Vec<St
 /// How many of `next` (the words after `to=FIRST`) continue the recipient's
 /// name, and the name. With declared tools: the most words (up to four) whose
 /// join with `FIRST` is a declared tool. Without: the capitalized words.
-fn recipient_words(first: &str, next: &[&str], tools: &[String]) -> (usize, String) {
+fn recipient_words(first: &str, next: &[&str], tools: &DeclaredTools) -> (usize, String) {
     let plain = next.iter().take_while(|w| !w.starts_with("to=") && !w.starts_with("<|")).take(4).count();
     if !tools.is_empty() {
         let mut best = (0, String::new());
@@ -395,11 +366,11 @@ fn recipient_words(first: &str, next: &[&str], tools: &[String]) -> (usize, Stri
         for (k, word) in next.iter().take(plain).enumerate() {
             name.push(' ');
             name.push_str(word);
-            if declared_tool(&name, tools).is_some() {
+            if tools.find(&name).is_some() {
                 best = (k + 1, name.clone());
             }
         }
-        if best.0 > 0 || declared_tool(first, tools).is_some() {
+        if best.0 > 0 || tools.find(first).is_some() {
             return best;
         }
     }
@@ -620,7 +591,9 @@ pub(crate) fn split_header(text: &str, role: Option<Role>) -> Option<Split> {
         }
         if (first && (role.is_none() || word.parse::<Role>().is_ok() || is_glued_role(word)))
             || channel_word(word).is_some()
+            || (word.starts_with("<|") && word.ends_with("|>"))
         {
+            // (A stray control token is dropped from the header later.)
             continue;
         }
         if after_to && word.starts_with(|c: char| c.is_uppercase()) {
@@ -716,7 +689,7 @@ mod tests {
     }
 
     fn lenient(text: &str) -> (Option<String>, Option<String>, Option<String>) {
-        let cx = Lenient { tools: &[], completion: true };
+        let cx = Lenient { tools: &DeclaredTools::default(), completion: true };
         let h = parse_lenient(text, Some(Role::Assistant), &cx, &mut Vec::new());
         (h.channel, h.recipient, h.content_type)
     }
@@ -790,7 +763,7 @@ mod tests {
     #[test]
     fn unterminated_header_keeps_its_content() {
         let mut repairs = Vec::new();
-        let cx = Lenient { tools: &[], completion: true };
+        let cx = Lenient { tools: &DeclaredTools::default(), completion: true };
         let (h, body) = split_unterminated("assistant<|channel|>final {\"answer\": 1}", None, &cx, &mut repairs);
         assert_eq!((h.channel.as_deref(), body.as_str()), (Some("final"), "{\"answer\": 1}"));
         let (h, body) = split_unterminated("I can't help with that.", Some(Role::Assistant), &cx, &mut repairs);

@@ -12,6 +12,7 @@ mod counters;
 mod events;
 mod header;
 mod stream;
+mod tools;
 mod utf8;
 
 pub use counters::repair_counts;

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::events::{Diagnostic, DiagnosticKind, ParseEvent};
 use super::header::{self, ParsedHeader};
+use super::tools::DeclaredTools;
 use super::utf8::Utf8Decoder;
 use crate::chat::{Author, Content, Message, Role};
 use crate::encoding::{FormattingToken, HarmonyEncoding};
@@ -200,7 +201,7 @@ pub struct StreamableParser {
     ends: Vec<usize>,
     /// The recipients the prompt declared (`functions.get_weather`, …), which
     /// a lenient header repair maps a damaged recipient to.
-    tools: Arc<[String]>,
+    tools: Arc<DeclaredTools>,
     /// Lenient: the turn ended (`<|return|>`, or `<|call|>` in a completion
     /// opened with a role); the tokens after it until the end of the stream
     /// are ignored.
@@ -231,7 +232,7 @@ impl StreamableParser {
             events: EventCursor::default(),
             diagnostics: Vec::new(),
             ends: Vec::new(),
-            tools: Arc::from(Vec::new()),
+            tools: Arc::new(DeclaredTools::default()),
             turn_over: false,
             pending_stop: None,
             counting: true,
@@ -249,13 +250,13 @@ impl StreamableParser {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.tools = tools.into_iter().map(Into::into).collect();
+        self.tools = Arc::new(DeclaredTools::new(tools.into_iter().map(Into::into).collect()));
         self
     }
 
     /// The recipients declared with [`with_tools`](Self::with_tools).
     pub fn tools(&self) -> &[String] {
-        &self.tools
+        self.tools.names()
     }
 
     /// Sets strict (`true`, the default) or lenient (`false`) mode.

@@ -70,8 +70,63 @@ fn long_header_words(enc: &HarmonyEncoding, n: usize) -> Vec<Rank> {
     header_of(enc, enc.encode_ordinary(&format!(" to=functions.f {}", words(n))))
 }
 
+/// `n` calls whose recipients need the declared tools to be read
+/// (`to=functions.Tool 7` for `functions.tool_7`), against `n` declared tools.
+fn damaged_calls(enc: &HarmonyEncoding, n: usize) -> Op {
+    let enc = enc.clone();
+    let mut tokens = Vec::new();
+    for i in 0..n {
+        tokens.push(tok(&enc, FormattingToken::Start));
+        tokens.extend(enc.encode_ordinary("assistant"));
+        tokens.push(tok(&enc, FormattingToken::Channel));
+        tokens.extend(enc.encode_ordinary(&format!("commentary to=functions.Tool {i} ")));
+        tokens.push(tok(&enc, FormattingToken::Message));
+        tokens.extend(enc.encode_ordinary("{}"));
+        tokens.push(tok(&enc, FormattingToken::Call));
+    }
+    let tools: Vec<String> = (0..n).map(|i| format!("functions.tool_{i}")).collect();
+    Box::new(move || {
+        let parser = StreamableParser::new(enc.clone(), None).strict(false).with_tools(tools.iter().cloned());
+        black_box(parser.parse_all(tokens.iter().copied()).ok());
+    })
+}
+
 pub fn cases() -> Vec<Case> {
     vec![
+        Case {
+            name: "parse/lenient_tokens_after_return",
+            bench_n: 100_000,
+            test_n: 5_000,
+            known: None,
+            make: |enc, n| {
+                let mut tokens =
+                    completion(enc, &[Message::from_role_and_content(Role::Assistant, "Hi.").with_channel("final")]);
+                if let Some(last) = tokens.last_mut() {
+                    *last = tok(enc, FormattingToken::Return);
+                }
+                tokens.extend(long_message(enc, n));
+                stream(enc, tokens, Some(Role::Assistant), false)
+            },
+        },
+        Case {
+            name: "parse/lenient_header_runs_into_answer",
+            bench_n: 100_000,
+            test_n: 5_000,
+            known: None,
+            make: |enc, n| {
+                let mut tokens = vec![tok(enc, FormattingToken::Channel)];
+                tokens.extend(enc.encode_ordinary(&format!("final {}", words(n))));
+                tokens.push(tok(enc, FormattingToken::Return));
+                stream(enc, tokens, Some(Role::Assistant), false)
+            },
+        },
+        Case {
+            name: "parse/lenient_declared_tools_and_damaged_calls",
+            bench_n: 5_000,
+            test_n: 250,
+            known: None,
+            make: damaged_calls,
+        },
         Case {
             name: "parse/batch_strict_many_messages",
             bench_n: 2_000,

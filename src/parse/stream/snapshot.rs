@@ -41,7 +41,7 @@ impl StreamableParser {
             tokens: self.tokens.clone(),
             ends: self.ends.clone(),
             drained: (self.events.message, self.events.started, self.events.offset),
-            tools: self.tools.to_vec(),
+            tools: self.tools.names().to_vec(),
         }
     }
 
