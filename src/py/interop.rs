@@ -192,7 +192,7 @@ pub(crate) fn prompt_for<'py>(
     request_json: &str,
     previous_items_json: Option<&str>,
     date: Option<String>,
-) -> PyResult<(Bound<'py, PyList>, Vec<Rank>, String, Vec<String>)> {
+) -> PyResult<PromptTuple<'py>> {
     let api = api_of(api)?;
     let (prompt, conversation) = Call::enter().detach(py, || {
         let request = parse(request_json)?;
@@ -207,6 +207,10 @@ pub(crate) fn prompt_for<'py>(
     })?;
     Ok((token_list(py, &prompt.tokens)?, prompt.stop_tokens, conversation, prompt.tools))
 }
+
+/// What `prompt_for` returns: tokens, stop tokens, the conversation as JSON,
+/// the declared recipients.
+type PromptTuple<'py> = (Bound<'py, PyList>, Vec<Rank>, String, Vec<String>);
 
 /// The completion grammar for a request's prompt; `api` is `"chat"` or
 /// `"responses"`, `syntax` as for `completion_grammar`.
