@@ -29,6 +29,7 @@ DOCS = [
     "docs/interop.md",
     "docs/constrained.md",
     "docs/training.md",
+    "docs/operators.md",
 ]
 BLOCKS = [
     (name, code)
