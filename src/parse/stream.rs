@@ -488,12 +488,13 @@ impl StreamableParser {
         header::Lenient { tools: &self.tools, completion: self.initial_role.is_some() }
     }
 
-    /// Lenient, in a completion: gives an assistant message whose header
-    /// named no channel (a missing or empty `<|channel|>`, or no header at
-    /// all) the channel it most likely has. After other messages it is the
-    /// answer (`final`); as the first message, reasoning (`analysis`), unless
-    /// its text starts like JSON (a structured answer). Returns whether it
-    /// guessed.
+    /// Lenient, in a completion: an assistant message whose header named
+    /// no channel (a missing or empty `<|channel|>`, or no header at all).
+    /// After other messages it is the answer (`final`); as the first
+    /// message, the answer if its text starts like JSON (a structured
+    /// answer), else no channel (as the reference reads a refusal with no
+    /// header, and its own tests require). Returns whether the stop token
+    /// may still set it (`<|return|>`: final; `<|call|>`: commentary).
     fn guess_channel(&mut self, header: &mut ParsedHeader, text: &str) -> bool {
         let applies = self.initial_role.is_some()
             && header.channel.is_none()
@@ -503,7 +504,9 @@ impl StreamableParser {
             return false;
         }
         let json = text.trim_start().starts_with(['{', '[']);
-        header.channel = Some(if self.messages.is_empty() && !json { "analysis" } else { "final" }.to_string());
+        if !self.messages.is_empty() || json {
+            header.channel = Some("final".to_string());
+        }
         true
     }
 
