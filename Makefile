@@ -11,7 +11,7 @@ PACKAGE_SOURCES := $(shell find src python -type f -not -path '*/__pycache__/*' 
 	Cargo.toml build.rs pyproject.toml README.md
 
 .PHONY: demo demo-rust package test lint rust-lint python-lint python rust-test python-test bench fuzz doc clean \
-	diff-ref ref-suite reference bench-tokenizer xgrammar
+	diff-ref ref-suite reference bench-tokenizer xgrammar downstream
 
 ## `harmony demo`: render an embedded conversation (system, developer with two
 ## function tools, user, a tool call and its result), inspect it, then parse a
@@ -61,6 +61,25 @@ ref-suite: python
 		TIKTOKEN_ENCODINGS_BASE="$$(cd $(CURDIR)/$(SHARED)/vocab && pwd)" $(CURDIR)/$(VENV_PY) -m pytest -q -p no:cacheprovider tests/test_harmony.py; \
 	elif [ -n "$$HARMONY_REQUIRE_VECTORS" ]; then echo "ref-suite: $(SHARED)/vocab is missing"; exit 1; \
 	else echo "ref-suite: SKIPPED, $(SHARED)/vocab is missing"; fi
+
+## Real servers' harmony code against this package (tests/downstream/): the
+## pinned releases' wheels are fetched once into .downstream/ (about 800 MB),
+## their harmony paths (chat and Responses, streamed token by token and
+## whole) run over CORPUS with the reference wheel (ref), this package (off)
+## and this package with OPENAI_HARMONY_PARSE=lenient (on); off must equal
+## ref, on must raise nothing and give the intended output. Not in `make
+## test`: it downloads the servers. The table is also in .downstream/last-table.md.
+DOWNSTREAM_VLLM := 0.34.0
+DOWNSTREAM_VLLM_OLD := 0.11.0
+DOWNSTREAM_SGLANG := 0.5.23
+DOWNSTREAM_LMDEPLOY := 0.18.0
+CORPUS ?= test-data/parse/corpus.json
+downstream: python reference
+	@test -d "$(SHARED)/vocab" || { echo "downstream: $(SHARED)/vocab is missing (the reference wheel needs it)"; exit 1; }
+	$(PYTHON) tests/downstream/run.py --corpus $(CORPUS) \
+		--server vllm==$(DOWNSTREAM_VLLM) --server vllm==$(DOWNSTREAM_VLLM_OLD) \
+		--server sglang==$(DOWNSTREAM_SGLANG) --server lmdeploy==$(DOWNSTREAM_LMDEPLOY) \
+		--ref-python $(REF_VENV)/bin/python --ours-python $(VENV_PY) --vocab "$$(cd $(SHARED)/vocab && pwd)"
 
 ## The recorded vectors' summary (cargo hides what passing tests print) is
 ## collected in target/tmp/vector-report.txt and shown after the run.
