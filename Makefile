@@ -119,8 +119,8 @@ rust-lint:
 
 ## ruff, mypy (strict) and stubtest on the native module's .pyi.
 python-lint: python
-	$(VENV)/bin/ruff check python tests/python tests/differential
-	$(VENV)/bin/ruff format --check python tests/python tests/differential
+	$(VENV)/bin/ruff check python tests/python tests/differential tests/downstream
+	$(VENV)/bin/ruff format --check python tests/python tests/differential tests/downstream
 	$(VENV)/bin/mypy
 	$(VENV_PY) -m mypy.stubtest openai_harmony._native
 

@@ -21,6 +21,12 @@ fn tools_of(case: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A parser as a server gets it in lenient mode (the process-wide setting of
+/// the Python package, the interop streams): with `server_repairs`.
+fn server_parser(enc: &HarmonyEncoding, case: &Value, strict: bool) -> StreamableParser {
+    StreamableParser::new(enc.clone(), role_of(case)).strict(strict).with_tools(tools_of(case)).server_repairs(!strict)
+}
+
 fn text_of(m: &Message) -> String {
     m.content.iter().map(|c| if let Content::Text(t) = c { t.text.as_str() } else { "" }).collect()
 }
@@ -52,7 +58,7 @@ fn intended(case: &Value) -> Vec<Value> {
 /// streamed: `(channel, recipient, text)` runs.
 fn stream(enc: &HarmonyEncoding, case: &Value, strict: bool) -> Result<(Vec<Value>, Vec<Value>), String> {
     let tokens = enc.encode_with_special_tokens(case["completion"].as_str().expect("completion"));
-    let mut parser = StreamableParser::new(enc.clone(), role_of(case)).strict(strict).with_tools(tools_of(case));
+    let mut parser = server_parser(enc, case, strict);
     let mut streamed: Vec<(Option<String>, Option<String>, String)> = Vec::new();
     for t in tokens {
         parser.process(t).map_err(|e| e.to_string())?;
@@ -102,10 +108,7 @@ fn corpus_lenient_gives_the_intended_messages() {
         let name = case["name"].as_str().unwrap_or("?");
         let want = intended(case);
         let tokens = enc.encode_with_special_tokens(case["completion"].as_str().expect("completion"));
-        let parsed = StreamableParser::new(enc.clone(), role_of(case))
-            .strict(false)
-            .with_tools(tools_of(case))
-            .parse_all(tokens);
+        let parsed = server_parser(&enc, case, false).parse_all(tokens);
         match parsed {
             Ok(p) => {
                 let got: Vec<Value> = p.messages.iter().map(simple).collect();

@@ -399,7 +399,11 @@ class HarmonyEncoding:
         """Parses many completions in parallel on all cores, without the GIL.
         Raises ``HarmonyError`` naming the first completion that fails."""
         payloads = self._inner.parse_batch(
-            [list(c) for c in completions], _role_value(role), _mode.effective_strict(strict), _tool_list(tools)
+            [list(c) for c in completions],
+            _role_value(role),
+            _mode.effective_strict(strict),
+            _tool_list(tools),
+            _mode.server_recovery(),
         )
         results = []
         for messages_json, diagnostics_json in payloads:
@@ -418,7 +422,7 @@ class HarmonyEncoding:
         """Like ``parse_messages_from_completion_tokens``, with the repairs
         lenient parsing made."""
         messages_json, diagnostics_json = self._inner.parse_completion(
-            list(tokens), _role_value(role), _mode.effective_strict(strict), _tool_list(tools)
+            list(tokens), _role_value(role), _mode.effective_strict(strict), _tool_list(tools), _mode.server_recovery()
         )
         messages = [Message.from_dict(m) for m in json.loads(messages_json)]
         diagnostics = _diagnostics(diagnostics_json)
@@ -512,7 +516,14 @@ class StreamableParser(_native.StreamableParser):
         tools: Optional[Iterable[str]] = None,
     ) -> None:
         self.encoding = encoding
-        self._init(encoding._inner, _role_value(role), _mode.effective_strict(strict), _tool_list(tools), _mode.report)
+        self._init(
+            encoding._inner,
+            _role_value(role),
+            _mode.effective_strict(strict),
+            _tool_list(tools),
+            _mode.report,
+            _mode.server_recovery(),
+        )
         self._messages: List[Message] = []
         self._diagnostics: List[Diagnostic] = []
 

@@ -85,6 +85,16 @@ def effective_strict(strict: bool) -> bool:
     return strict and not _lenient
 
 
+def server_recovery() -> bool:
+    """Whether parsers also make the repairs servers need beyond the
+    reference's lenient reading (which its own tests pin): in the
+    process-wide lenient mode, a completion's first message of plain text
+    with no header is reasoning (``analysis``), not a message with no channel;
+    a recipient with no namespace (``to=ask_followup_question``) is a
+    function; ``json`` glued to a function's name is the content type."""
+    return _lenient
+
+
 def repair_counts() -> Dict[str, int]:
     """How many repairs lenient parsers in this process have made since it
     started, by kind (every kind, zeros included): counters a server can

@@ -85,6 +85,7 @@ class HarmonyEncoding:
         role: Optional[str] = None,
         strict: bool = True,
         tools: Optional[List[str]] = None,
+        server_repairs: bool = False,
     ) -> List[Tuple[str, str]]: ...
     def render_training_with_mask(
         self, messages: Any, auto_drop_analysis: bool = True, train_on: str = "all_assistant"
@@ -98,6 +99,7 @@ class HarmonyEncoding:
         role: Optional[str] = None,
         strict: bool = True,
         tools: Optional[List[str]] = None,
+        server_repairs: bool = False,
     ) -> Tuple[str, str]: ...
 
 @disjoint_base
@@ -110,6 +112,7 @@ class StreamableParser:
         strict: bool = True,
         tools: Optional[List[str]] = None,
         reporter: Optional[Callable[[str, int, str], None]] = None,
+        server_repairs: bool = False,
     ) -> None: ...
     def process(self, token: int) -> Self: ...
     def process_many(self, tokens: List[int]) -> None: ...

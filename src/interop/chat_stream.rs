@@ -70,7 +70,10 @@ impl ChatCompletionStream {
     /// function names (see [`chat_tool_names`](super::chat_tool_names)).
     pub fn new(encoding: HarmonyEncoding, names: ToolNames, model: impl Into<String>) -> Self {
         ChatCompletionStream {
-            parser: StreamableParser::new(encoding, Some(Role::Assistant)).strict(false).with_tools(names.recipients()),
+            parser: StreamableParser::new(encoding, Some(Role::Assistant))
+                .strict(false)
+                .with_tools(names.recipients())
+                .server_repairs(true),
             names,
             id: new_id("chatcmpl"),
             model: model.into(),

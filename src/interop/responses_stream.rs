@@ -56,7 +56,10 @@ impl ResponsesStream {
     /// (see [`responses_tool_names`](super::responses_tool_names)).
     pub fn new(encoding: HarmonyEncoding, names: ToolNames, model: impl Into<String>, request: Option<Value>) -> Self {
         ResponsesStream {
-            parser: StreamableParser::new(encoding, Some(Role::Assistant)).strict(false).with_tools(names.recipients()),
+            parser: StreamableParser::new(encoding, Some(Role::Assistant))
+                .strict(false)
+                .with_tools(names.recipients())
+                .server_repairs(true),
             names,
             id: new_id("resp"),
             model: model.into(),

@@ -170,6 +170,9 @@ pub(crate) struct Lenient<'a> {
     /// Whether the tokens are an assistant's completion (the parser was
     /// opened with a role), where the model writes no tool messages.
     pub completion: bool,
+    /// The repairs servers need beyond the reference's lenient reading
+    /// (`StreamableParser::server_repairs`).
+    pub server: bool,
 }
 
 /// Repairs of fields that read cleanly but mean something else.
@@ -232,19 +235,53 @@ fn fix_fields(h: &mut ParsedHeader, cx: &Lenient<'_>, repairs: &mut Vec<String>)
                 repairs.push(format!("recipient {recipient:?} read as the declared tool {declared:?}"));
                 h.recipient = Some(declared.to_string());
             }
-        } else if h.content_type.is_none() {
-            // `to=functions.shelljson`: a declared name with the type glued on.
-            for suffix in ["json", "code"] {
-                let Some(base) = recipient.strip_suffix(suffix) else { continue };
-                if let Some(declared) = tools.find(base) {
-                    repairs.push(format!("recipient {recipient:?} read as {declared:?} with content type {suffix:?}"));
-                    h.recipient = Some(declared.to_string());
-                    h.content_type = Some(suffix.to_string());
-                    break;
-                }
+        } else if h.content_type.is_none() && glued_type(recipient, tools, cx.server).is_some() {
+            // `to=functions.shelljson`: the content type glued to the name.
+            if let Some((name, suffix)) = glued_type(recipient, tools, cx.server) {
+                repairs.push(format!("recipient {recipient:?} read as {name:?} with content type {suffix:?}"));
+                h.recipient = Some(name);
+                h.content_type = Some(suffix.to_string());
             }
         }
     }
+    // `to=ask_followup_question` in a completion: a function without its
+    // namespace (the built-in tools and the roles keep theirs).
+    if cx.server && cx.completion && h.author.role == Role::Assistant {
+        if let Some(recipient) = h.recipient.as_deref().filter(|r| is_bare_function(r)) {
+            let to = format!("functions.{recipient}");
+            repairs.push(format!("recipient {recipient:?} without a namespace read as {to:?}"));
+            h.recipient = Some(to);
+        }
+    }
+}
+
+/// `functions.shelljson`: a name with `json` or `code` glued to it. With
+/// declared tools, the rest must be one of them; without (only with
+/// `server`), the suffix must follow a lowercase letter or digit
+/// (`parse_json` stays).
+fn glued_type(recipient: &str, tools: &DeclaredTools, server: bool) -> Option<(String, &'static str)> {
+    ["json", "code"].into_iter().find_map(|suffix| {
+        let base = recipient.strip_suffix(suffix)?;
+        if !tools.is_empty() {
+            return tools.find(base).map(|d| (d.to_string(), suffix));
+        }
+        if !server {
+            return None;
+        }
+        let name = base.strip_prefix("functions.")?;
+        let glued = name.chars().last().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        (glued && name.len() >= 2).then(|| (base.to_string(), suffix))
+    })
+}
+
+/// A recipient that can only be a function named without its namespace: no
+/// dot, not a built-in tool or a role, an identifier.
+fn is_bare_function(recipient: &str) -> bool {
+    const NOT_FUNCTIONS: [&str; 7] = ["python", "browser", "container", "assistant", "user", "system", "developer"];
+    !recipient.contains('.')
+        && !NOT_FUNCTIONS.contains(&recipient)
+        && recipient.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && recipient.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
 }
 
 /// `functions.NAME`: the namespace of the developer's tools and a name.
@@ -689,7 +726,7 @@ mod tests {
     }
 
     fn lenient(text: &str) -> (Option<String>, Option<String>, Option<String>) {
-        let cx = Lenient { tools: &DeclaredTools::default(), completion: true };
+        let cx = Lenient { tools: &DeclaredTools::default(), completion: true, server: false };
         let h = parse_lenient(text, Some(Role::Assistant), &cx, &mut Vec::new());
         (h.channel, h.recipient, h.content_type)
     }
@@ -763,7 +800,7 @@ mod tests {
     #[test]
     fn unterminated_header_keeps_its_content() {
         let mut repairs = Vec::new();
-        let cx = Lenient { tools: &DeclaredTools::default(), completion: true };
+        let cx = Lenient { tools: &DeclaredTools::default(), completion: true, server: false };
         let (h, body) = split_unterminated("assistant<|channel|>final {\"answer\": 1}", None, &cx, &mut repairs);
         assert_eq!((h.channel.as_deref(), body.as_str()), (Some("final"), "{\"answer\": 1}"));
         let (h, body) = split_unterminated("I can't help with that.", Some(Role::Assistant), &cx, &mut repairs);

@@ -211,6 +211,14 @@ pub struct StreamableParser {
     /// the stream), so that a streaming reader sees its text as the stop
     /// token's delta; this is that stop token.
     pending_stop: Option<Rank>,
+    /// Lenient: the last token was skipped (junk between messages) or
+    /// ignored (after the turn ended). [`state`](Self::state) then reports
+    /// `Header`, not `ExpectStart`: nothing ended at that token, and servers
+    /// that close an output item whenever they see `ExpectStart` must not
+    /// close the last one again.
+    quiet: bool,
+    /// See [`server_repairs`](Self::server_repairs).
+    server_repairs: bool,
     /// Whether repairs are counted in the process-wide counters (not while
     /// a snapshot is replayed: those repairs were counted when first made).
     counting: bool,
@@ -235,8 +243,30 @@ impl StreamableParser {
             tools: Arc::new(DeclaredTools::default()),
             turn_over: false,
             pending_stop: None,
+            quiet: false,
+            server_repairs: false,
             counting: true,
         }
+    }
+
+    /// Lenient, in a completion: also makes the repairs that servers need
+    /// beyond the reference's lenient reading, which its own tests pin:
+    ///
+    /// - a first message of plain text with no header
+    ///   (`I must refuse.<|end|>…`) is reasoning, channel `analysis` (gpt-oss
+    ///   always reasons first), not a message with no channel, which servers
+    ///   reject;
+    /// - a recipient with no namespace that is no built-in tool or role
+    ///   (`to=ask_followup_question`) is a function, `functions.…` (servers
+    ///   route only `functions.*` to the client);
+    /// - `json` or `code` glued to a function's name (`to=functions.shelljson`)
+    ///   is the content type.
+    ///
+    /// Off by default. The process-wide lenient mode of the Python package
+    /// and the interop streams turn it on.
+    pub fn server_repairs(mut self, on: bool) -> Self {
+        self.server_repairs = on;
+        self
     }
 
     /// Declares the recipients the prompt offered (`functions.get_weather`,
@@ -284,12 +314,14 @@ impl StreamableParser {
         self.ends.clear();
         self.turn_over = false;
         self.pending_stop = None;
+        self.quiet = false;
     }
 
     /// Feeds one token.
     pub fn process(&mut self, token: Rank) -> Result<&mut Self> {
         let position = self.tokens.len();
         self.close_pending();
+        self.quiet = false;
         if self.turn_over {
             self.after_stop(token, position);
             self.tokens.push(token);
@@ -415,6 +447,7 @@ impl StreamableParser {
 
     /// Lenient: a token after the end of the turn. Noted once, at the first.
     fn after_stop(&mut self, token: Rank, position: usize) {
+        self.quiet = true;
         let first = self.diagnostics.last().is_none_or(|d| d.kind != DiagnosticKind::AfterStop);
         if first {
             let stop = self.tokens.last().and_then(|&t| self.encoding.tokenizer().special_token_name(t)).unwrap_or("?");
@@ -455,6 +488,7 @@ impl StreamableParser {
                 }
             }
         };
+        self.quiet = matches!(kind, DiagnosticKind::SkippedToken | DiagnosticKind::InvalidToken);
         self.note(position, kind, detail);
     }
 
@@ -485,7 +519,7 @@ impl StreamableParser {
 
     /// What lenient header reading knows besides the text.
     fn lenient(&self) -> header::Lenient<'_> {
-        header::Lenient { tools: &self.tools, completion: self.initial_role.is_some() }
+        header::Lenient { tools: &self.tools, completion: self.initial_role.is_some(), server: self.server_repairs }
     }
 
     /// Lenient, in a completion: an assistant message whose header named
@@ -506,6 +540,8 @@ impl StreamableParser {
         let json = text.trim_start().starts_with(['{', '[']);
         if !self.messages.is_empty() || json {
             header.channel = Some("final".to_string());
+        } else if self.server_repairs {
+            header.channel = Some("analysis".to_string());
         }
         true
     }
@@ -669,6 +705,7 @@ impl StreamableParser {
     /// Where the parser is in the grammar.
     pub fn state(&self) -> StreamState {
         match self.state {
+            State::ExpectStart if self.quiet => StreamState::Header,
             State::ExpectStart => StreamState::ExpectStart,
             State::Header { .. } => StreamState::Header,
             State::Content { .. } => StreamState::Content,
@@ -678,6 +715,7 @@ impl StreamableParser {
     /// A serializable snapshot of the state.
     pub fn state_data(&self) -> StreamStateData {
         match &self.state {
+            State::ExpectStart if self.quiet => StreamStateData::Header { header_tokens: Vec::new() },
             State::ExpectStart => StreamStateData::ExpectStart,
             State::Header { tokens, .. } => StreamStateData::Header { header_tokens: tokens.clone() },
             State::Content { header, first_token, text, lead, .. } => {

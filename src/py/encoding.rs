@@ -361,7 +361,7 @@ impl PyHarmonyEncoding {
     /// Parses many completions on all cores without the GIL; returns, per
     /// completion, its messages and its repairs as JSON lists. Raises on the
     /// first bad one.
-    #[pyo3(signature = (completions, role = None, strict = true, tools = None))]
+    #[pyo3(signature = (completions, role = None, strict = true, tools = None, server_repairs = false))]
     fn parse_batch(
         &self,
         py: Python<'_>,
@@ -369,6 +369,7 @@ impl PyHarmonyEncoding {
         role: Option<&str>,
         strict: bool,
         tools: Option<Vec<String>>,
+        server_repairs: bool,
     ) -> PyResult<Vec<(String, String)>> {
         let call = Call::enter();
         let role = role_of(role)?;
@@ -377,6 +378,7 @@ impl PyHarmonyEncoding {
             parallel_map(&completions, |tokens| {
                 let parsed = StreamableParser::new(self.inner.clone(), role)
                     .strict(strict)
+                    .server_repairs(server_repairs)
                     .with_tools(tools.iter().cloned())
                     .parse_all(tokens.iter().copied())?;
                 let messages = serde_json::to_string(&parsed.messages)?;

@@ -98,7 +98,7 @@ impl PyStreamableParser {
     }
 
     /// Builds the core parser (again, if called twice: a fresh parser).
-    #[pyo3(signature = (encoding, role = None, strict = true, tools = None, reporter = None))]
+    #[pyo3(signature = (encoding, role = None, strict = true, tools = None, reporter = None, server_repairs = false))]
     fn _init(
         &mut self,
         encoding: &PyHarmonyEncoding,
@@ -106,9 +106,10 @@ impl PyStreamableParser {
         strict: bool,
         tools: Option<Vec<String>>,
         reporter: Option<Py<PyAny>>,
+        server_repairs: bool,
     ) -> PyResult<()> {
         let role = role_of(role)?;
-        let parser = StreamableParser::new(encoding.inner.clone(), role).strict(strict);
+        let parser = StreamableParser::new(encoding.inner.clone(), role).strict(strict).server_repairs(server_repairs);
         self.parser = Some(parser.with_tools(tools.unwrap_or_default()));
         self.reporter = reporter;
         self.reported = 0;

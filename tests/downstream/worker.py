@@ -88,7 +88,8 @@ class HarmonyTokenizer:
 def render_intended(h: Harness, case: dict[str, Any]) -> list[int]:
     """The clean rendering of the case's intended messages, through the
     package's own ``encoding.render``: the last message ends in <|call|>
-    (it has a recipient) or <|return|>. Every driven server builds its
+    (it has a recipient) or <|return|>, or in nothing when the case's
+    completion never closes its last message (it was cut there). Every driven server builds its
     parser with role=assistant (its prompt ends with <|start|>assistant), so
     the leading <|start|>assistant is dropped whatever the case's role
     (a role-null case's completion repeats it; the clean one would not)."""
@@ -110,10 +111,25 @@ def render_intended(h: Harness, case: dict[str, Any]) -> list[int]:
             # recipient, in some versions); the last one stops the sampling.
             assert rendered[-1] in (special["<|end|>"], special["<|call|>"]), rendered
             rendered[-1] = special["<|call|>"] if m.get("recipient") else special["<|return|>"]
+            if not ends_with_stop(case, enc, special):
+                # The completion was cut before its stop token (the token
+                # budget, a client that strips it): so is the clean one.
+                rendered.pop()
         tokens += rendered
     if tokens[:1] == [special["<|start|>"]] and enc.decode(tokens[1:2]) == "assistant":
         tokens = tokens[2:]
     return tokens
+
+
+def ends_with_stop(case: dict[str, Any], enc: Any, special: dict[str, int]) -> bool:
+    """Whether the case's completion closes its last message: a stop token
+    after its last ``<|message|>`` (what follows the stop token, if anything,
+    is the model going on where it should have stopped)."""
+    tokens = enc.encode(case["completion"], allowed_special="all")
+    message = enc.encode("<|message|>", allowed_special="all")[0]
+    last = max((i for i, t in enumerate(tokens) if t == message), default=-1)
+    stops = (special["<|end|>"], special["<|call|>"], special["<|return|>"])
+    return any(t in stops for t in tokens[last + 1 :])
 
 
 _RANDOM_ID = re.compile(r"[0-9a-f]{16,}")

@@ -10,12 +10,12 @@ and otherwise returns the reference's messages.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
 from conftest import load_cases, names
-from openai_harmony import HarmonyEncoding, HarmonyError, Message, Role, StreamableParser
+from openai_harmony import HarmonyEncoding, HarmonyError, Message, Role, StreamableParser, set_parse_mode
 
 CASES = load_cases("parse/corpus.json")
 
@@ -82,12 +82,23 @@ def test_corpus_size_and_provenance() -> None:
     assert len({c["source"].split("#")[0] for c in CASES}) >= 25, "cases from many reports"
 
 
+@pytest.fixture
+def process_lenient() -> Iterator[None]:
+    """The process-wide lenient mode, as a server gets it."""
+    set_parse_mode("lenient")
+    try:
+        yield
+    finally:
+        set_parse_mode("strict")
+
+
 @pytest.mark.parametrize("case", CASES, ids=names(CASES))
-def test_lenient_gives_the_intended_messages(enc: HarmonyEncoding, case: Dict[str, Any]) -> None:
+def test_lenient_gives_the_intended_messages(enc: HarmonyEncoding, case: Dict[str, Any], process_lenient: None) -> None:
     tokens = enc.encode(case["completion"], allowed_special="all")
-    parsed = enc.parse_completion(tokens, role_of(case), strict=False, tools=case["tools"])
+    # Strict by the caller, lenient by the process-wide setting.
+    parsed = enc.parse_completion(tokens, role_of(case), tools=case["tools"])
     assert [simple(m) for m in parsed.messages] == case["intended"]
-    messages, runs = stream(enc, case, strict=False)
+    messages, runs = stream(enc, case, strict=True)
     assert messages == case["intended"]
     assert runs == expected_runs(case["intended"])
 

@@ -29,6 +29,9 @@ pub struct ParserSnapshot {
     /// The declared recipients ([`StreamableParser::with_tools`]).
     #[serde(default)]
     pub tools: Vec<String>,
+    /// [`StreamableParser::server_repairs`].
+    #[serde(default)]
+    pub server_repairs: bool,
 }
 
 impl StreamableParser {
@@ -42,6 +45,7 @@ impl StreamableParser {
             ends: self.ends.clone(),
             drained: (self.events.message, self.events.started, self.events.offset),
             tools: self.tools.names().to_vec(),
+            server_repairs: self.server_repairs,
         }
     }
 
@@ -58,7 +62,8 @@ impl StreamableParser {
         }
         let mut parser = StreamableParser::new(encoding, snapshot.role)
             .strict(snapshot.strict)
-            .with_tools(snapshot.tools.iter().cloned());
+            .with_tools(snapshot.tools.iter().cloned())
+            .server_repairs(snapshot.server_repairs);
         parser.counting = false;
         let mut ends = snapshot.ends.iter().copied().peekable();
         for (i, &token) in snapshot.tokens.iter().enumerate() {
