@@ -393,7 +393,7 @@ impl PyHarmonyEncoding {
     }
 
     /// Parses a whole completion; returns `(messages_json, diagnostics_json)`.
-    #[pyo3(signature = (tokens, role = None, strict = true, tools = None))]
+    #[pyo3(signature = (tokens, role = None, strict = true, tools = None, server_repairs = false))]
     fn parse_completion(
         &self,
         py: Python<'_>,
@@ -401,11 +401,14 @@ impl PyHarmonyEncoding {
         role: Option<&str>,
         strict: bool,
         tools: Option<Vec<String>>,
+        server_repairs: bool,
     ) -> PyResult<(String, String)> {
         let call = Call::enter();
         let role = role_of(role)?;
-        let parser =
-            StreamableParser::new(self.inner.clone(), role).strict(strict).with_tools(tools.unwrap_or_default());
+        let parser = StreamableParser::new(self.inner.clone(), role)
+            .strict(strict)
+            .server_repairs(server_repairs)
+            .with_tools(tools.unwrap_or_default());
         let parsed = call.detach(py, || parser.parse_all(tokens))?;
         let messages = serde_json::to_string(&parsed.messages).map_err(json_err)?;
         let diagnostics = serde_json::to_string(&parsed.diagnostics).map_err(json_err)?;
