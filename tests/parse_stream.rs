@@ -335,3 +335,73 @@ fn a_snapshot_restores_the_same_parser() {
     bad.ends = vec![3];
     assert!(StreamableParser::restore(enc, &bad).is_err());
 }
+
+/// What a lenient parser skips or ignores leaves it in `Header`, not
+/// `ExpectStart`: servers that close an output item whenever they see
+/// `ExpectStart` (vLLM 0.11's Responses stream) must not close it twice.
+#[test]
+fn skipped_and_ignored_tokens_are_not_message_ends() {
+    let enc = enc();
+    let states = |text: &str| -> Vec<StreamState> {
+        let mut p = StreamableParser::new(enc.clone(), Some(Role::Assistant)).strict(false);
+        enc.encode_with_special_tokens(text)
+            .into_iter()
+            .map(|t| {
+                p.process(t).expect("lenient");
+                p.state()
+            })
+            .collect()
+    };
+    let got = states("<|channel|>final<|message|>Hi<|end|><|end|><|start|>");
+    assert_eq!(&got[4..], [StreamState::ExpectStart, StreamState::Header, StreamState::Header]);
+    let got = states("<|channel|>final<|message|>Hi<|return|> more<|end|>");
+    assert_eq!(&got[4..], [StreamState::ExpectStart, StreamState::Header, StreamState::Header]);
+}
+
+/// `server_repairs`: off, a headerless first message keeps no channel (the
+/// reference's lenient reading, which its own tests pin) and a bare
+/// recipient stays bare; on, they are reasoning and a function.
+#[test]
+fn server_repairs_are_opt_in() {
+    let enc = enc();
+    let parse = |text: &str, server: bool| {
+        StreamableParser::new(enc.clone(), Some(Role::Assistant))
+            .strict(false)
+            .server_repairs(server)
+            .parse_all(enc.encode_with_special_tokens(text))
+            .expect("lenient")
+            .messages
+    };
+    let refusal = "I must refuse.<|end|><|start|>assistant<|channel|>final<|message|>No.<|return|>";
+    assert_eq!(parse(refusal, false)[0].channel, None);
+    assert_eq!(parse(refusal, true)[0].channel.as_deref(), Some("analysis"));
+    let bare = "<|channel|>commentary to=ask_user <|constrain|>json<|message|>{}<|call|>";
+    assert_eq!(parse(bare, false)[0].recipient.as_deref(), Some("ask_user"));
+    assert_eq!(parse(bare, true)[0].recipient.as_deref(), Some("functions.ask_user"));
+    for builtin in ["python", "browser.search", "container.exec"] {
+        let text = format!("<|channel|>analysis to={builtin} code<|message|>x<|call|>");
+        assert_eq!(parse(&text, true)[0].recipient.as_deref(), Some(builtin));
+    }
+    let glued = "<|channel|>commentary to=functions.shelljson<|message|>{}<|call|>";
+    assert_eq!(parse(glued, false)[0].recipient.as_deref(), Some("functions.shelljson"));
+    let m = &parse(glued, true)[0];
+    assert_eq!((m.recipient.as_deref(), m.content_type.as_deref()), (Some("functions.shell"), Some("json")));
+    let kept = "<|channel|>commentary to=functions.parse_json<|message|>{}<|call|>";
+    assert_eq!(parse(kept, true)[0].recipient.as_deref(), Some("functions.parse_json"));
+}
+
+/// A pickled (snapshot) parser keeps its declared tools and server repairs.
+#[test]
+fn snapshots_keep_the_lenient_options() {
+    let enc = enc();
+    let text = "<|channel|>commentary to=functions.Web Search <|constrain|>json<|message|>{}<|call|>";
+    let mut p = StreamableParser::new(enc.clone(), Some(Role::Assistant))
+        .strict(false)
+        .server_repairs(true)
+        .with_tools(["functions.web_search"]);
+    feed(&mut p, &enc, text);
+    let restored = StreamableParser::restore(enc.clone(), &p.snapshot()).expect("restores");
+    assert_eq!(restored.tools(), ["functions.web_search"]);
+    assert_eq!(restored.messages(), p.messages());
+    assert_eq!(restored.messages()[0].recipient.as_deref(), Some("functions.web_search"));
+}
