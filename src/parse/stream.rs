@@ -240,7 +240,7 @@ impl StreamableParser {
             events: EventCursor::default(),
             diagnostics: Vec::new(),
             ends: Vec::new(),
-            tools: Arc::new(DeclaredTools::default()),
+            tools: DeclaredTools::none(),
             turn_over: false,
             pending_stop: None,
             quiet: false,
@@ -280,7 +280,8 @@ impl StreamableParser {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.tools = Arc::new(DeclaredTools::new(tools.into_iter().map(Into::into).collect()));
+        let names: Vec<String> = tools.into_iter().map(Into::into).collect();
+        self.tools = if names.is_empty() { DeclaredTools::none() } else { Arc::new(DeclaredTools::new(names)) };
         self
     }
 
@@ -319,13 +320,34 @@ impl StreamableParser {
 
     /// Feeds one token.
     pub fn process(&mut self, token: Rank) -> Result<&mut Self> {
+        // The common case first, kept small: a content token of a message.
+        if self.pending_stop.is_none() && !is_stop(token) {
+            if let State::Content { text, decoder, last_delta, .. } = &mut self.state {
+                if let Some(bytes) = self.encoding.tokenizer().token_bytes(token) {
+                    let start = text.len();
+                    decoder.push(Some(bytes), text);
+                    *last_delta = (text.len() > start).then_some(start);
+                    self.tokens.push(token);
+                    return Ok(self);
+                }
+            }
+        }
+        self.process_other(token)
+    }
+
+    /// Every other token: formatting tokens, headers, repairs.
+    #[inline(never)]
+    fn process_other(&mut self, token: Rank) -> Result<&mut Self> {
         let position = self.tokens.len();
-        self.close_pending();
-        self.quiet = false;
-        if self.turn_over {
-            self.after_stop(token, position);
-            self.tokens.push(token);
-            return Ok(self);
+        if !self.strict {
+            // (Strict parsers never set these.)
+            self.close_pending();
+            self.quiet = false;
+            if self.turn_over {
+                self.after_stop(token, position);
+                self.tokens.push(token);
+                return Ok(self);
+            }
         }
         match &mut self.state {
             State::ExpectStart => {

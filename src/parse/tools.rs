@@ -6,6 +6,7 @@
 //! the recipient, however many tools the prompt declared.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
 
 /// Declared recipients, indexed for [`find`](Self::find).
 #[derive(Debug, Clone, Default)]
@@ -33,6 +34,12 @@ impl DeclaredTools {
         }
         let exact = names.iter().cloned().collect();
         DeclaredTools { names, exact, by_key, by_short_key }
+    }
+
+    /// No declared tools, shared: a parser made without tools allocates none.
+    pub(crate) fn none() -> Arc<DeclaredTools> {
+        static NONE: OnceLock<Arc<DeclaredTools>> = OnceLock::new();
+        NONE.get_or_init(|| Arc::new(DeclaredTools::default())).clone()
     }
 
     pub(crate) fn names(&self) -> &[String] {
