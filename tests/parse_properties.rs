@@ -164,3 +164,67 @@ proptest! {
         prop_assert!(parsed.is_ok());
     }
 }
+
+/// Pieces of the malformed headers real models write, to build them from.
+const PIECES: [&str; 30] = [
+    "<|start|>",
+    "<|channel|>",
+    "<|message|>",
+    "<|constrain|>",
+    "<|end|>",
+    "<|call|>",
+    "<|return|>",
+    "assistant",
+    "final",
+    "analysis",
+    "commentary",
+    "to=",
+    "functions.",
+    "Web",
+    " Search",
+    "json",
+    "code",
+    " ",
+    "\n",
+    "––",
+    "é",
+    "{\"a\": 1}",
+    "The answer",
+    "?",
+    "2",
+    "bash",
+    "__X__",
+    "write:",
+    "<|channel>",
+    "東京",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(500), ..ProptestConfig::default() })]
+
+    /// Lenient parsing of header-like text never fails, with or without the
+    /// server repairs and declared tools, in one go or token by token (the
+    /// same messages either way).
+    #[test]
+    fn lenient_parsing_of_header_pieces_never_fails(
+        pieces in prop::collection::vec(0..PIECES.len(), 0..40),
+        role in prop::option::of(Just(Role::Assistant)),
+        server in any::<bool>(),
+        tools in any::<bool>(),
+    ) {
+        let enc = enc();
+        let text: String = pieces.iter().map(|&i| PIECES[i]).collect();
+        let tokens = enc.encode_with_special_tokens(&text);
+        let declared: Vec<&str> = if tools { vec!["functions.web_search", "functions.bash"] } else { vec![] };
+        let make = || StreamableParser::new(enc.clone(), role).strict(false).server_repairs(server).with_tools(declared.clone());
+        let batch = make().parse_all(tokens.iter().copied());
+        prop_assert!(batch.is_ok());
+        let mut p = make();
+        for &t in &tokens {
+            prop_assert!(p.process(t).is_ok());
+            let _ = (p.last_content_delta(), p.current_channel(), p.current_recipient(), p.state_data());
+        }
+        prop_assert!(p.process_eos().is_ok());
+        prop_assert_eq!(p.messages(), &batch.expect("ok").messages[..]);
+    }
+}
