@@ -48,13 +48,17 @@ def _check(mode: object, where: str) -> str:
 
 def _from_environment() -> bool:
     """Whether the environment asks for lenient parsing. A value that is not
-    a mode is refused in one line: as the `harmony` command, on stderr with
-    exit status 2; in a program, as the ValueError that fails the import."""
+    a mode is refused in one line: as the `harmony` command (or `python -m
+    openai_harmony.…`), on stderr with exit status 2; in a program, as the
+    ValueError that fails the import."""
     value = os.environ.get(ENVIRONMENT_VARIABLE, "strict")
     try:
         return _check(value, ENVIRONMENT_VARIABLE) == "lenient"
     except ValueError as error:
-        if os.path.basename(sys.argv[0] if sys.argv else "") == "harmony":
+        # The `harmony` command, or `python -m openai_harmony.server` (while
+        # Python locates the module it runs, sys.argv[0] is "-m").
+        program = sys.argv[0] if sys.argv else ""
+        if os.path.basename(program) == "harmony" or program == "-m":
             print(f"harmony: {error}", file=sys.stderr)
             raise SystemExit(2) from None
         raise

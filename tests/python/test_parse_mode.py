@@ -143,6 +143,17 @@ def test_cli_refuses_a_bad_value_in_one_line() -> None:
     ]
 
 
+def test_server_module_refuses_a_bad_value_in_one_line() -> None:
+    env = {**os.environ, "OPENAI_HARMONY_PARSE": "loose"}
+    done = subprocess.run(
+        [sys.executable, "-m", "openai_harmony.server", "--help"], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "harmony: OPENAI_HARMONY_PARSE='loose' is not a parse mode: use 'strict' (the default) or 'lenient'"
+    ]
+
+
 def test_cli_honours_the_setting(tmp_path: Path) -> None:
     path = tmp_path / "broken.txt"
     path.write_text(BROKEN, encoding="utf-8")
