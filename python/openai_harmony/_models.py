@@ -308,6 +308,8 @@ def _content_from_dict(raw: Any) -> AnyContent:
         raise ValueError(f"Unknown content item: {raw!r}")
     kind = raw.get("type", "text")
     if kind == "text":
+        if "text" not in raw:
+            raise ValueError(f"content item {raw!r}: missing field 'text'")
         return TextContent(text=raw["text"])
     if kind == "system_content":
         return SystemContent.from_dict(raw)
@@ -398,7 +400,12 @@ class Message(BaseModel):
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> Message:
-        """Reads the JSON form ``to_dict`` writes (a string ``content`` is one text item)."""
+        """Reads the JSON form ``to_dict`` writes (a string ``content`` is one
+        text item). A malformed dict raises ``ValueError`` naming the field."""
+        if not isinstance(data, dict):
+            raise ValueError(f"a message must be a dict (JSON object), not {type(data).__name__}")
+        if "role" not in data:
+            raise ValueError("message: missing field 'role'")
         content = data.get("content")
         items = [] if content is None else content if isinstance(content, list) else [content]
         return cls(
@@ -441,9 +448,18 @@ class Conversation(BaseModel):
 
     @classmethod
     def from_dict(cls, data: Any) -> Conversation:
-        """Reads ``{"messages": [...]}``."""
+        """Reads ``{"messages": [...]}`` (or the list itself). A malformed
+        message raises ``ValueError`` naming it and the field."""
         raw = data.get("messages", []) if isinstance(data, dict) else data
-        return cls(messages=[Message.from_dict(m) for m in raw])
+        if not isinstance(raw, list):
+            raise ValueError(f"conversation: 'messages' must be a list, not {type(raw).__name__}")
+        messages = []
+        for i, m in enumerate(raw):
+            try:
+                messages.append(Message.from_dict(m))
+            except ValueError as error:
+                raise ValueError(f"messages[{i}]: {error}") from None
+        return cls(messages=messages)
 
     @classmethod
     def from_json(cls, payload: str) -> Conversation:

@@ -126,6 +126,13 @@ def test_inspect_plain_and_colour(convo_file: Path, capsys: pytest.CaptureFixtur
         (["parse"], "[1, 2, -5]", "token id -5 (position 2) is not in the vocabulary"),
         (["parse"], "[99999999999]", "token id 99999999999 (position 0)"),
         (["parse"], "1 2 -3", "token id -3 (position 2)"),
+        # A malformed message names the field, not a KeyError.
+        (
+            ["render", "--from", "harmony"],
+            '{"messages": [{"role": "user", "content": [{"type": "text"}]}]}',
+            "missing field 'text'",
+        ),
+        (["render", "--from", "harmony"], '{"messages": [{"content": "hi"}]}', "missing field 'role'"),
     ],
 )
 def test_bad_input_is_one_line(argv: List[str], stdin: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:

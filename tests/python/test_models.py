@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import List
+from typing import Any, List
 
 import pytest
 from pydantic import BaseModel
@@ -199,3 +199,22 @@ def test_json_forms_are_the_references_and_pydantic_json_is_lossless() -> None:
     kept = restored.content[0]
     assert isinstance(kept, SystemContent)
     assert kept.model_identity is None and kept.reasoning_effort is None
+
+
+@pytest.mark.parametrize(
+    "raw, field",
+    [
+        ({"content": "hi"}, "'role'"),
+        ({"role": "user", "content": [{"type": "text"}]}, "'text'"),
+        ({"role": "user", "content": [{"txt": "hi"}]}, "'text'"),
+        (["user", "hi"], "must be a dict"),
+        ("user", "must be a dict"),
+    ],
+)
+def test_malformed_message_dicts_are_value_errors_naming_the_field(raw: Any, field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        Message.from_dict(raw)
+    with pytest.raises(ValueError, match=r"messages\[0\]: .*" + field):
+        Conversation.from_dict({"messages": [raw]})
+    with pytest.raises(ValueError, match="must be a list"):
+        Conversation.from_dict({"messages": {"role": "user"}})
