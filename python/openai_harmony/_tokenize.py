@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import queue
 import signal
+import stat
 import sys
 import threading
 import time
@@ -122,6 +123,43 @@ def _columns(pa: Any, tokens: bytes, offsets: bytes, mask: bytes, rows: int) -> 
     return ids, marks, pc.list_value_length(ids).cast(pa.int32())
 
 
+def _output_path(source: str, output: str) -> Path:
+    """Where the Parquet file goes, checked before any work starts. A new
+    path or a regular file is written (atomically, through a partial file
+    beside it). A symlink is followed: its target is replaced, the link
+    stays. Anything else (a directory, a device such as /dev/null, a FIFO, a
+    socket) is refused, and so is the input file itself."""
+    out = Path(output)
+    if out.is_symlink():
+        out = Path(os.path.realpath(out))
+    try:
+        mode = out.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as e:
+        raise TokenizeError(f"cannot write {output}: {e.strerror}") from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise TokenizeError(f"{output} is a directory")
+    if mode is not None and not stat.S_ISREG(mode):
+        kind = (
+            "a character device"
+            if stat.S_ISCHR(mode)
+            else "a block device"
+            if stat.S_ISBLK(mode)
+            else "a FIFO"
+            if stat.S_ISFIFO(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "not a regular file"
+        )
+        raise TokenizeError(f"{output} is {kind}: -o must be a regular file or a new path")
+    if not out.parent.exists():
+        raise TokenizeError(f"{out.parent} does not exist")
+    if source != "-" and mode is not None and os.path.exists(source) and os.path.samefile(source, out):
+        raise TokenizeError(f"-o {output} is the input file")
+    return out
+
+
 def tokenize_file(
     source: str,
     output: str,
@@ -148,11 +186,7 @@ def tokenize_file(
         workers = os.cpu_count() or 1
     if workers < 1:
         raise TokenizeError(f"--workers must be at least 1, got {workers}")
-    out = Path(output)
-    if out.is_dir():
-        raise TokenizeError(f"{output} is a directory")
-    if not out.parent.exists():
-        raise TokenizeError(f"{out.parent} does not exist")
+    out = _output_path(source, output)
     if source == "-":
         stream: IO[bytes] = sys.stdin.buffer
         total = None

@@ -9,6 +9,7 @@ import json
 import os
 import random
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -223,6 +224,41 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     ]:
         done = run_cli(*args)
         assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_output_must_be_a_regular_file_or_a_new_path(tmp_path: Path) -> None:
+    """-o never replaces a device, a FIFO or the input; a symlink's target is
+    written and the link stays."""
+    source = tmp_path / "in.jsonl"
+    write_jsonl(source, [json.dumps([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}])])
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    cases = [(fifo, "is a FIFO"), (source, "is the input file")]
+    link_to_input = tmp_path / "input-link.parquet"
+    link_to_input.symlink_to(source)
+    cases.append((link_to_input, "is the input file"))
+    try:
+        device = tmp_path / "null"
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        cases.append((device, "is a character device"))
+    except PermissionError:
+        device = None  # not root: the FIFO stands for the special files
+    for path, message in cases:
+        before = os.lstat(path)
+        done = run_cli(str(source), "-o", str(path))
+        assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+        after = os.lstat(path)
+        assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino), f"{path} was replaced"
+    assert source.read_text(encoding="utf-8").startswith("[")
+    target = tmp_path / "target.parquet"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.parquet"
+    link.symlink_to(target)
+    done = run_cli(str(source), "-o", str(link))
+    assert done.returncode == 0, done.stderr
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert len(read_back(target)) == 1
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
 
 
 def test_cli_progress_line(tmp_path: Path) -> None:
