@@ -139,6 +139,16 @@ class _RepairLog:
 _log = _RepairLog(max_lines=20, per_seconds=10.0)
 
 
+def _after_fork_in_child() -> None:
+    # A thread of the parent may have held the lock at the fork; it does not
+    # exist in the child, so the child starts with a lock of its own.
+    _log.lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def report(kind: str, position: int, detail: str) -> None:
     """Logs one repair (rate-limited). Parsers call this for each repair."""
     _log(kind, position, detail)

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -278,3 +279,29 @@ def test_server_exports_the_counters(enc: HarmonyEncoding) -> None:
 def test_public_names() -> None:
     for name in ("parse_mode", "set_parse_mode", "repair_counts", "configure_repair_log"):
         assert name in openai_harmony.__all__
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_repair_log_survives_a_fork_while_its_lock_is_held(enc: HarmonyEncoding, lenient: None) -> None:
+    """A thread holding the log's lock at the fork does not exist in the
+    child: the child gets a lock of its own and can still log repairs."""
+    tokens = enc.encode(BROKEN, allowed_special="all")
+    with _mode._log.lock:
+        pid = os.fork()
+        if pid == 0:  # the child: parse (and log) a repair, then leave
+            try:
+                enc.parse_messages_from_completion_tokens(tokens, Role.ASSISTANT)
+                os._exit(0)
+            except BaseException:
+                os._exit(1)
+    deadline = time.monotonic() + 30
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung on the repair log's lock")
+        time.sleep(0.01)
+    assert os.waitstatus_to_exitcode(status) == 0
