@@ -299,6 +299,11 @@ def _content_dict(content: BaseModel, kind: str) -> Dict[str, Any]:
 AnyContent = Union[TextContent, SystemContent, DeveloperContent]
 
 
+class MessageFormatError(ValueError):
+    """A message dict without a field it needs (``role``, a text item's
+    ``text``), or not a dict at all: a ``ValueError`` naming the field."""
+
+
 def _content_from_dict(raw: Any) -> AnyContent:
     if isinstance(raw, (TextContent, SystemContent, DeveloperContent)):
         return raw
@@ -309,7 +314,7 @@ def _content_from_dict(raw: Any) -> AnyContent:
     kind = raw.get("type", "text")
     if kind == "text":
         if "text" not in raw:
-            raise ValueError(f"content item {raw!r}: missing field 'text'")
+            raise MessageFormatError(f"content item {raw!r}: missing field 'text'")
         return TextContent(text=raw["text"])
     if kind == "system_content":
         return SystemContent.from_dict(raw)
@@ -403,9 +408,9 @@ class Message(BaseModel):
         """Reads the JSON form ``to_dict`` writes (a string ``content`` is one
         text item). A malformed dict raises ``ValueError`` naming the field."""
         if not isinstance(data, dict):
-            raise ValueError(f"a message must be a dict (JSON object), not {type(data).__name__}")
+            raise MessageFormatError(f"a message must be a dict (JSON object), not {type(data).__name__}")
         if "role" not in data:
-            raise ValueError("message: missing field 'role'")
+            raise MessageFormatError("message: missing field 'role'")
         content = data.get("content")
         items = [] if content is None else content if isinstance(content, list) else [content]
         return cls(
@@ -457,8 +462,10 @@ class Conversation(BaseModel):
         for i, m in enumerate(raw):
             try:
                 messages.append(Message.from_dict(m))
-            except ValueError as error:
-                raise ValueError(f"messages[{i}]: {error}") from None
+            except MessageFormatError as error:
+                # Only the errors the reference has no answer for (it raises
+                # KeyError); its own errors stay exactly as it raises them.
+                raise MessageFormatError(f"messages[{i}]: {error}") from None
         return cls(messages=messages)
 
     @classmethod
