@@ -255,8 +255,18 @@ class HarmonyEncoding:
         answer. ``syntax``: ``"lark"`` (llguidance's Lark dialect),
         ``"gbnf"`` (llama.cpp) or ``"xgrammar"`` (an xgrammar structural tag,
         as JSON). ``tool_choice``: ``"auto"``, ``"required"``, ``"none"`` or a
-        tool's name. See docs/constrained.md for each engine's request fields."""
-        return self._inner.completion_grammar(_messages(conversation), Role(next_turn_role).value, syntax, tool_choice)
+        tool's name. See docs/constrained.md for each engine's request fields.
+        A schema that is not plain JSON (NaN, a non-string key, bytes, a set,
+        nesting too deep) raises ``ValueError``."""
+        try:
+            return self._inner.completion_grammar(
+                _messages(conversation), Role(next_turn_role).value, syntax, tool_choice
+            )
+        except _native.NotPlainJson as error:
+            raise ValueError(
+                f"cannot build a grammar: {error} (NaN, a non-string key, bytes, a set or nesting too deep);"
+                " a grammar needs a JSON Schema"
+            ) from None
 
     # -- rendering ----------------------------------------------------------
 

@@ -218,6 +218,31 @@ def test_only_assistant_turns(enc: HarmonyEncoding) -> None:
         enc.completion_grammar(conversation(), Role.USER)
 
 
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "properties": {"x": {"type": "number", "default": float("nan")}}},
+        {"type": "object", "properties": {1: {"type": "string"}}},
+        {"type": "object", "properties": {"x": {"enum": {"a", "b"}}}},
+        {"type": "object", "properties": {"x": {"default": b"raw"}}},
+    ],
+    ids=["nan", "int_key", "set", "bytes"],
+)
+def test_schemas_that_are_not_json_are_value_errors(enc: HarmonyEncoding, schema: Dict[str, Any]) -> None:
+    """Not the internal _native.NotPlainJson: a documented ValueError, as rendering raises."""
+    tool = ToolDescription.new("f", "A tool.", parameters=schema)
+    convo = Conversation.from_messages(
+        [
+            Message.from_role_and_content(Role.SYSTEM, SystemContent.new()),
+            Message.from_role_and_content(Role.DEVELOPER, DeveloperContent.new().with_function_tools([tool])),
+            Message.from_role_and_content(Role.USER, "hi"),
+        ]
+    )
+    for syntax in ("lark", "gbnf", "xgrammar"):
+        with pytest.raises(ValueError, match="cannot build a grammar"):
+            enc.completion_grammar(convo, syntax=syntax)
+
+
 def test_grammars_from_openai_requests(enc: HarmonyEncoding, tokenizer: Any) -> None:
     from openai_harmony import interop
 
