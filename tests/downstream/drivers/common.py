@@ -6,6 +6,29 @@ from __future__ import annotations
 import json
 from typing import Any
 
+MODEL = "openai/gpt-oss-20b"
+
+
+def chat_body(case: dict[str, Any], stream: bool) -> dict[str, Any]:
+    """A Chat Completions request for a case: one user turn, and the case's
+    tools declared with a permissive schema."""
+    body: dict[str, Any] = {"model": MODEL, "messages": [{"role": "user", "content": "Hello"}], "stream": stream}
+    if case.get("tools"):
+        body["tools"] = [
+            {"type": "function", "function": {"name": n, "parameters": {"type": "object"}}} for n in case["tools"]
+        ]
+    return body
+
+
+def responses_body(case: dict[str, Any], stream: bool) -> dict[str, Any]:
+    """The same as a Responses request (not stored)."""
+    body: dict[str, Any] = {"model": MODEL, "input": "Hello", "stream": stream, "store": False}
+    if case.get("tools"):
+        body["tools"] = [
+            {"type": "function", "name": n, "parameters": {"type": "object"}, "strict": False} for n in case["tools"]
+        ]
+    return body
+
 
 def _dump(obj: Any) -> Any:
     if hasattr(obj, "model_dump"):

@@ -24,18 +24,11 @@ from lmdeploy.serve.core.chat_runner import ChatRunner
 from lmdeploy.serve.openai.protocol import ChatCompletionRequest
 from lmdeploy.serve.parsers import ResponseParserManager
 
-from drivers.common import ChatStream
-
-MODEL = "openai/gpt-oss-20b"
+from drivers.common import ChatStream, chat_body
 
 
 def chat_request(case: dict[str, Any], stream: bool) -> ChatCompletionRequest:
-    body: dict[str, Any] = {"model": MODEL, "messages": [{"role": "user", "content": "Hello"}], "stream": stream}
-    if case.get("tools"):
-        body["tools"] = [
-            {"type": "function", "function": {"name": n, "parameters": {"type": "object"}}} for n in case["tools"]
-        ]
-    return ChatCompletionRequest(**body)
+    return ChatCompletionRequest(**chat_body(case, stream))
 
 
 def engine_output(h: Any, tokens: list[int], finished: bool, total: int) -> Any:

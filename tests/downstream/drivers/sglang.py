@@ -26,19 +26,13 @@ from sglang.srt.entrypoints.context import HarmonyContext, StreamingHarmonyConte
 from sglang.srt.entrypoints.openai.protocol import RequestResponseMetadata, ResponsesRequest
 from sglang.srt.entrypoints.openai.serving_responses import OpenAIServingResponses
 
-from drivers.common import ResponsesStream, error_response, response_items
+from drivers.common import ResponsesStream, error_response, response_items, responses_body
 
 PROMPT_LEN = 7
-MODEL = "openai/gpt-oss-20b"
 
 
 def responses_request(case: dict[str, Any], stream: bool) -> ResponsesRequest:
-    body: dict[str, Any] = {"model": MODEL, "input": "Hello", "stream": stream, "store": False}
-    if case.get("tools"):
-        body["tools"] = [
-            {"type": "function", "name": n, "parameters": {"type": "object"}, "strict": False} for n in case["tools"]
-        ]
-    return ResponsesRequest(**body)
+    return ResponsesRequest(**responses_body(case, stream))
 
 
 def output(tokens: list[int], done: int, finished: bool) -> dict[str, Any]:

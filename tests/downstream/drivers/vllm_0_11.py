@@ -34,28 +34,25 @@ from vllm.entrypoints.openai.tool_parsers import ToolParserManager
 from vllm.outputs import CompletionOutput, RequestOutput
 from vllm.reasoning import ReasoningParserManager
 
-from drivers.common import ChatStream, ResponsesStream, chat_message, error_response, response_items
+from drivers.common import (
+    ChatStream,
+    ResponsesStream,
+    chat_body,
+    chat_message,
+    error_response,
+    response_items,
+    responses_body,
+)
 
 PROMPT = [200006, 1428, 200008, 3086, 200007, 200006, 173781]  # a stand-in prompt's ids
-MODEL = "openai/gpt-oss-20b"
 
 
 def chat_request(case: dict[str, Any], stream: bool) -> ChatCompletionRequest:
-    body: dict[str, Any] = {"model": MODEL, "messages": [{"role": "user", "content": "Hello"}], "stream": stream}
-    if case.get("tools"):
-        body["tools"] = [
-            {"type": "function", "function": {"name": n, "parameters": {"type": "object"}}} for n in case["tools"]
-        ]
-    return ChatCompletionRequest(**body)
+    return ChatCompletionRequest(**chat_body(case, stream))
 
 
 def responses_request(case: dict[str, Any], stream: bool) -> ResponsesRequest:
-    body: dict[str, Any] = {"model": MODEL, "input": "Hello", "stream": stream, "store": False}
-    if case.get("tools"):
-        body["tools"] = [
-            {"type": "function", "name": n, "parameters": {"type": "object"}, "strict": False} for n in case["tools"]
-        ]
-    return ResponsesRequest(**body)
+    return ResponsesRequest(**responses_body(case, stream))
 
 
 def request_output(h: Any, tokens: list[int], finished: bool) -> RequestOutput:
