@@ -235,13 +235,13 @@ fn fix_fields(h: &mut ParsedHeader, cx: &Lenient<'_>, repairs: &mut Vec<String>)
                 repairs.push(format!("recipient {recipient:?} read as the declared tool {declared:?}"));
                 h.recipient = Some(declared.to_string());
             }
-        } else if h.content_type.is_none() && glued_type(recipient, tools, cx.server).is_some() {
+        } else if let Some((name, suffix)) =
+            glued_type(recipient, tools, cx.server).filter(|_| h.content_type.is_none())
+        {
             // `to=functions.shelljson`: the content type glued to the name.
-            if let Some((name, suffix)) = glued_type(recipient, tools, cx.server) {
-                repairs.push(format!("recipient {recipient:?} read as {name:?} with content type {suffix:?}"));
-                h.recipient = Some(name);
-                h.content_type = Some(suffix.to_string());
-            }
+            repairs.push(format!("recipient {recipient:?} read as {name:?} with content type {suffix:?}"));
+            h.recipient = Some(name);
+            h.content_type = Some(suffix.to_string());
         }
     }
     // `to=ask_followup_question` in a completion: a function without its
