@@ -28,12 +28,10 @@ use std::hint::black_box;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use openai_harmony::HarmonyEncoding;
-
 #[path = "../benches/scaling/cases/mod.rs"]
 mod cases;
 
-use cases::{Case, Op};
+use cases::Op;
 
 /// The tests of this binary take turns: the cost measured is the whole
 /// process's CPU time.
