@@ -25,6 +25,7 @@ import argparse
 import json
 import logging
 import re
+import signal
 import sys
 import threading
 import time
@@ -560,22 +561,32 @@ def demo_generator(encoding: Optional[HarmonyEncoding] = None, delay: float = 0.
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, model: str = "gpt-oss", delay: float = 0.02) -> None:
-    """Serves the demo generator until Ctrl-C, logging each request."""
+    """Serves the demo generator until Ctrl-C or SIGTERM, logging each request."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     encoding = load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
     server = make_server(demo_generator(encoding, delay), host, port, model, encoding=encoding, log_requests=True)
-    print(f"serving {model} on http://{host}:{server.port}/v1 (demo generator; Ctrl-C stops)", flush=True)
-    print(
-        f"parse mode {parse_mode()} (OPENAI_HARMONY_PARSE); replies are always parsed leniently:"
-        " repairs are logged and counted at /metrics",
-        flush=True,
-    )
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM)
+    if main:
+        signal.signal(signal.SIGTERM, _stop)  # `docker stop`, systemd: a clean stop, as Ctrl-C
     try:
+        print(f"serving {model} on http://{host}:{server.port}/v1 (demo generator; Ctrl-C stops)", flush=True)
+        print(
+            f"parse mode {parse_mode()} (OPENAI_HARMONY_PARSE); replies are always parsed leniently:"
+            " repairs are logged and counted at /metrics",
+            flush=True,
+        )
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _stop(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: Optional[List[str]] = None) -> None:

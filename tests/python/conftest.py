@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, Iterator, List
 
 import pytest
 
@@ -40,3 +45,34 @@ def text_fixture(relative: str) -> str:
 
 def names(cases: List[Any]) -> List[str]:
     return [c["name"] for c in cases]
+
+
+# A program started in a background job (`make test &`) inherits SIGINT
+# ignored, and a Python child then ignores Ctrl-C. The programs the tests
+# start get SIGINT back to its default first (Python then installs its own
+# handler), so a test of Ctrl-C does not depend on how the runner was started.
+_SIGINT_DEFAULT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
+@contextlib.contextmanager
+def started(args: List[str], **popen: Any) -> Iterator[subprocess.Popen[Any]]:
+    """Starts `args` (an absolute executable first) with SIGINT at its
+    default, and kills it on the way out if it is still running, whether the
+    test passed or failed."""
+    if os.name == "posix":
+        args = [sys.executable, "-c", _SIGINT_DEFAULT, *args]
+    proc = subprocess.Popen(args, **popen)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        with contextlib.suppress(Exception):
+            proc.communicate(timeout=30)
+
+
+def sigint_was_ignored() -> bool:
+    """Whether this process was started with SIGINT ignored (a background job)."""
+    return signal.getsignal(signal.SIGINT) == signal.SIG_IGN

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -24,6 +25,7 @@ from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Sequenc
 import pytest
 from pydantic import TypeAdapter
 
+from conftest import started
 from openai_harmony import HarmonyEncoding, Message, Role
 from openai_harmony.interop import prompt_for_chat_completions, prompt_for_responses
 
@@ -1127,15 +1129,13 @@ def test_the_demo_calls_a_declared_tool(enc: HarmonyEncoding) -> None:
 
 def test_harmony_serve(tmp_path: Path) -> None:
     import signal
-    import subprocess
 
-    proc = subprocess.Popen(
+    with started(
         [sys.executable, "-m", "openai_harmony.cli", "serve", "--port", "0", "--delay", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
-    try:
+    ) as proc:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         m = re.search(r"on (http://[\d.]+:\d+/v1)", line)
@@ -1144,12 +1144,30 @@ def test_harmony_serve(tmp_path: Path) -> None:
         reply = client.chat.completions.create(model="gpt-oss", messages=[{"role": "user", "content": "Hi"}])
         assert "demo generator" in (reply.choices[0].message.content or "")
         client.close()
-    finally:
         time.sleep(0.2)  # the request's log line follows its reply
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert re.search(r"POST /v1/chat/completions 200 \d+\.\d ms", err), err
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM"])
+def test_harmony_serve_stops_cleanly(how: str) -> None:
+    """Ctrl-C and SIGTERM (what `docker stop` and systemd send) both stop
+    the server with status 0, also when the tests run in a background job."""
+    import signal
+
+    with started(
+        [sys.executable, "-m", "openai_harmony.cli", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stdout is not None
+        assert "serving" in proc.stdout.readline()
+        proc.send_signal(getattr(signal, how))
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in err, err
 
 
 def test_errors_name_the_field(harness: Harness) -> None:

@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Tuple
 import pyarrow.parquet as pq
 import pytest
 
+from conftest import started
 from openai_harmony import (
     Author,
     Conversation,
@@ -278,14 +279,14 @@ def test_a_killed_run_leaves_no_output(tmp_path: Path, how: int) -> None:
     src = tmp_path / "in.jsonl"
     write_jsonl(src, [row] * 150_000)
     out = tmp_path / "out.parquet"
-    proc = subprocess.Popen([*HARMONY, "tokenize", str(src), "-o", str(out), "--workers", "2"], stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".out.parquet.*.partial")) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.3)
-    assert proc.poll() is None, "finished before it could be interrupted"
-    proc.send_signal(how)
-    _, err = proc.communicate(timeout=60)
+    with started([*HARMONY, "tokenize", str(src), "-o", str(out), "--workers", "2"], stderr=subprocess.PIPE) as proc:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".out.parquet.*.partial")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)
+        assert proc.poll() is None, "finished before it could be interrupted"
+        proc.send_signal(how)
+        _, err = proc.communicate(timeout=60)
     src.unlink()
     assert not out.exists()
     if how != signal.SIGKILL:
