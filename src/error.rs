@@ -23,6 +23,11 @@ pub enum HarmonyError {
     #[error("Could not decode tokens: Invalid token error: Invalid token for decoding: {0}")]
     InvalidToken(Rank),
 
+    /// A token id no [`Rank`] can hold (`-1`, `2**40` from Python), as decimal
+    /// text: worded as an unknown id.
+    #[error("Could not decode tokens: Invalid token error: Invalid token for decoding: {0}")]
+    TokenOutOfRange(String),
+
     /// Decoded bytes are not valid UTF-8 (`decode_utf8` only).
     #[error("Could not decode tokens: Invalid utf-8 sequence: {0}")]
     InvalidUtf8(std::str::Utf8Error),

@@ -47,7 +47,7 @@ pub use parse::{
     StreamableParser,
 };
 pub use render::{MessageSpan, RenderCache, RenderConversationConfig, RenderOptions, TrainOn};
-pub use tokenizer::{Rank, SpecialTokenSet, Tokenizer};
+pub use tokenizer::{Rank, SpecialTokenSet, TokenId, Tokenizer};
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -2,7 +2,9 @@
 //! state snapshots, events, tokens outside the vocabulary.
 
 use openai_harmony::chat::Role;
-use openai_harmony::{DiagnosticKind, HarmonyEncoding, HarmonyError, ParseEvent, Rank, StreamState, StreamableParser};
+use openai_harmony::{
+    DiagnosticKind, HarmonyEncoding, HarmonyError, ParseEvent, Rank, StreamState, StreamableParser, TokenId,
+};
 use serde_json::json;
 
 use crate::common::enc;
@@ -158,6 +160,37 @@ fn tokens_outside_the_vocabulary() {
         lenient.diagnostics()[0].position,
         enc.encode_with_special_tokens("<|channel|>final<|message|>Hi").len()
     );
+}
+
+#[test]
+fn an_id_no_rank_holds_is_an_error_in_strict_mode_and_skipped_in_lenient_mode() {
+    let enc = enc();
+    let minus_one = TokenId::OutOfRange("-1".into());
+    let mut strict = StreamableParser::new(enc.clone(), Some(Role::Assistant));
+    feed(&mut strict, &enc, "<|channel|>final<|message|>Hi");
+    let err = strict.process_id(&minus_one).expect_err("strict refuses it");
+    assert_eq!(err, HarmonyError::TokenOutOfRange("-1".into()));
+    assert!(err.to_string().ends_with("Invalid token for decoding: -1"), "{err}");
+    strict.process(200002).expect("the parser is unchanged and goes on");
+    assert_eq!(strict.messages()[0].content, vec!["Hi".into()]);
+
+    let ids: Vec<TokenId> = enc
+        .encode_with_special_tokens("<|channel|>final<|message|>Hi")
+        .into_iter()
+        .map(TokenId::Rank)
+        .chain([minus_one, TokenId::OutOfRange("18446744073709551616".into()), TokenId::Rank(200002)])
+        .collect();
+    let parsed =
+        StreamableParser::new(enc.clone(), Some(Role::Assistant)).strict(false).parse_ids(&ids).expect("lenient");
+    assert_eq!(parsed.messages[0].content, vec!["Hi".into()]);
+    let details: Vec<(usize, &str)> = parsed.diagnostics.iter().map(|d| (d.position, d.detail.as_str())).collect();
+    let at = ids.len() - 3;
+    assert_eq!(
+        details,
+        [(at, "unknown token id -1 skipped"), (at + 1, "unknown token id 18446744073709551616 skipped")]
+    );
+    assert!(parsed.diagnostics.iter().all(|d| d.kind == DiagnosticKind::InvalidToken));
+    assert_eq!(enc.tokenizer().decode_ids(&ids[at..]), Err(HarmonyError::TokenOutOfRange("-1".into())));
 }
 
 #[test]

@@ -9,7 +9,7 @@ use crate::chat::{Message, Role};
 use crate::encoding::HarmonyEncoding;
 use crate::error::Result;
 use crate::parse::{ParseEvent, StreamableParser};
-use crate::tokenizer::Rank;
+use crate::tokenizer::{Rank, TokenId};
 
 /// Why a reply ended, in Chat Completions terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +127,15 @@ impl ChatCompletionStream {
     pub fn process_tokens(&mut self, tokens: &[Rank]) -> Result<Vec<Value>> {
         for &token in tokens {
             self.parser.process(token)?;
+        }
+        Ok(self.drain())
+    }
+
+    /// [`process_tokens`](Self::process_tokens) for ids as a caller holds
+    /// them (see [`StreamableParser::process_id`](crate::StreamableParser::process_id)).
+    pub fn process_ids(&mut self, ids: &[TokenId]) -> Result<Vec<Value>> {
+        for id in ids {
+            self.parser.process_id(id)?;
         }
         Ok(self.drain())
     }

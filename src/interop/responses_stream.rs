@@ -11,7 +11,7 @@ use crate::chat::{Message, Role};
 use crate::encoding::HarmonyEncoding;
 use crate::error::Result;
 use crate::parse::{ParseEvent, StreamableParser};
-use crate::tokenizer::Rank;
+use crate::tokenizer::{Rank, TokenId};
 
 /// The output item being streamed.
 #[derive(Debug)]
@@ -123,6 +123,18 @@ impl ResponsesStream {
     pub fn process_tokens(&mut self, tokens: &[Rank]) -> Result<Vec<Value>> {
         for &token in tokens {
             self.parser.process(token)?;
+        }
+        let mut events = Vec::new();
+        self.ensure_started(&mut events);
+        self.drain(&mut events);
+        Ok(events)
+    }
+
+    /// [`process_tokens`](Self::process_tokens) for ids as a caller holds
+    /// them (see [`StreamableParser::process_id`](crate::StreamableParser::process_id)).
+    pub fn process_ids(&mut self, ids: &[TokenId]) -> Result<Vec<Value>> {
+        for id in ids {
+            self.parser.process_id(id)?;
         }
         let mut events = Vec::new();
         self.ensure_started(&mut events);

@@ -23,7 +23,7 @@ pub use stream::{ParserSnapshot, StreamState, StreamStateData, StreamableParser}
 use crate::chat::{Message, Role};
 use crate::encoding::HarmonyEncoding;
 use crate::error::Result;
-use crate::tokenizer::Rank;
+use crate::tokenizer::{Rank, TokenId};
 
 /// Messages read from a whole completion, with the repairs made to read them.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +70,17 @@ impl StreamableParser {
     {
         for token in tokens {
             self.process(token)?;
+        }
+        self.process_eos()?;
+        let diagnostics = self.diagnostics().to_vec();
+        Ok(ParsedCompletion { messages: self.into_messages(), diagnostics })
+    }
+
+    /// [`parse_all`](Self::parse_all) for ids as a caller holds them (see
+    /// [`process_id`](Self::process_id)).
+    pub fn parse_ids(mut self, ids: &[TokenId]) -> Result<ParsedCompletion> {
+        for id in ids {
+            self.process_id(id)?;
         }
         self.process_eos()?;
         let diagnostics = self.diagnostics().to_vec();

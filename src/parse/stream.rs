@@ -12,7 +12,7 @@ use super::utf8::Utf8Decoder;
 use crate::chat::{Author, Content, Message, Role};
 use crate::encoding::{FormattingToken, HarmonyEncoding};
 use crate::error::{HarmonyError, Result};
-use crate::tokenizer::Rank;
+use crate::tokenizer::{Rank, TokenId};
 
 mod snapshot;
 pub use snapshot::ParserSnapshot;
@@ -333,6 +333,31 @@ impl StreamableParser {
             }
         }
         self.process_other(token)
+    }
+
+    /// Feeds a token id as a caller holds it. One no [`Rank`] can hold
+    /// (`-1`, `2**40`) is, in strict mode, an error naming it (the parser is
+    /// unchanged); in lenient mode it is skipped as an id outside the
+    /// vocabulary is, with an `invalid_token` diagnostic naming it. It keeps
+    /// its position: `tokens()` holds `Rank::MAX`, in no vocabulary, in its
+    /// place.
+    pub fn process_id(&mut self, id: &TokenId) -> Result<&mut Self> {
+        let text = match id {
+            TokenId::Rank(token) => return self.process(*token),
+            TokenId::OutOfRange(text) => text,
+        };
+        if self.strict {
+            return Err(HarmonyError::TokenOutOfRange(text.clone()));
+        }
+        let before = self.diagnostics.len();
+        self.process(Rank::MAX)?;
+        let placeholder = format!("unknown token id {} skipped", Rank::MAX);
+        for d in self.diagnostics.iter_mut().skip(before) {
+            if d.detail == placeholder {
+                d.detail = format!("unknown token id {text} skipped");
+            }
+        }
+        Ok(self)
     }
 
     /// Every other token: formatting tokens, headers, repairs.

@@ -19,6 +19,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::OnceLock;
 
+use pyo3::exceptions::PyOverflowError;
 use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -27,7 +28,7 @@ use pyo3::types::{PyDict, PyList, PyString};
 
 use super::NotPlainJson;
 use crate::chat::{Author, Content, Message, Role, TextContent};
-use crate::{HarmonyError, Rank};
+use crate::{HarmonyError, Rank, TokenId};
 
 /// The attributes of a pydantic model, read from its instance dict (where
 /// pydantic keeps field values: a dict lookup costs a fraction of a
@@ -312,4 +313,42 @@ pub(crate) fn is_plain_json(obj: &Bound<'_, PyAny>, depth: usize) -> bool {
         || obj.is_exact_instance_of::<PyString>()
         || obj.is_exact_instance_of::<PyBool>()
         || obj.is_exact_instance_of::<PyInt>()
+}
+
+/// Token ids from a Python sequence: every one a [`Rank`] (the usual case,
+/// extracted as fast as `Vec<Rank>`), or, when some int is outside
+/// `0..2^32`, each id as the caller wrote it.
+pub(crate) enum TokenIds {
+    Ranks(Vec<Rank>),
+    Ids(Vec<TokenId>),
+}
+
+impl TokenIds {
+    /// Runs `ranks` on the usual case and `ids` on the other.
+    pub(crate) fn with<T>(&self, ranks: impl FnOnce(&[Rank]) -> T, ids: impl FnOnce(&[TokenId]) -> T) -> T {
+        match self {
+            TokenIds::Ranks(r) => ranks(r),
+            TokenIds::Ids(i) => ids(i),
+        }
+    }
+}
+
+/// Reads a sequence of token ids; only what is not an int is an error.
+pub(crate) fn token_ids(ob: &Bound<'_, PyAny>) -> PyResult<TokenIds> {
+    match ob.extract::<Vec<Rank>>() {
+        Ok(ranks) => Ok(TokenIds::Ranks(ranks)),
+        Err(e) if e.is_instance_of::<PyOverflowError>(ob.py()) => {
+            ob.try_iter()?.map(|id| token_id(&id?)).collect::<PyResult<Vec<_>>>().map(TokenIds::Ids)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads one token id; only what is not an int is an error.
+pub(crate) fn token_id(ob: &Bound<'_, PyAny>) -> PyResult<TokenId> {
+    match ob.extract::<Rank>() {
+        Ok(rank) => Ok(TokenId::Rank(rank)),
+        Err(e) if e.is_instance_of::<PyOverflowError>(ob.py()) => Ok(TokenId::OutOfRange(ob.str()?.to_string())),
+        Err(e) => Err(e),
+    }
 }

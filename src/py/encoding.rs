@@ -7,12 +7,14 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
-use super::convert::{finish, message_from_py, messages_from_py, token_list, RawMessage};
+use super::convert::{
+    finish, message_from_py, messages_from_py, token_id, token_ids, token_list, RawMessage, TokenIds,
+};
 use super::gil::Call;
 use super::{json_err, role_of, to_py, PyHarmonyError};
 use crate::batch::{parallel_map, RenderKind};
 use crate::chat::{Conversation, Message, Role};
-use crate::{HarmonyError, Rank, RenderConversationConfig, RenderOptions, SpecialTokenSet, StreamableParser};
+use crate::{HarmonyError, Rank, RenderConversationConfig, RenderOptions, SpecialTokenSet, StreamableParser, TokenId};
 
 /// A message span as Python gets it: `(index, role, channel, start, end)`.
 type SpanTuple = (usize, &'static str, Option<String>, usize, usize);
@@ -102,6 +104,13 @@ fn batch_input(item: &Bound<'_, PyAny>) -> PyResult<BatchInput> {
     Ok(BatchInput::Messages(messages_from_py(&messages)?))
 }
 
+impl PyHarmonyEncoding {
+    /// The bytes of token ids; an unknown or out-of-range id is the error.
+    fn decode(&self, tokens: &TokenIds) -> Result<Vec<u8>, HarmonyError> {
+        tokens.with(|r| self.inner.decode_bytes(r), |i| self.inner.tokenizer().decode_ids(i))
+    }
+}
+
 #[pymethods]
 impl PyHarmonyEncoding {
     #[new]
@@ -145,23 +154,36 @@ impl PyHarmonyEncoding {
         token_list(py, &tokens)
     }
 
-    fn decode_bytes<'py>(&self, py: Python<'py>, tokens: Vec<Rank>) -> PyResult<Bound<'py, PyBytes>> {
+    fn decode_bytes<'py>(&self, py: Python<'py>, tokens: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+        let tokens = token_ids(tokens)?;
         let call = Call::enter();
-        let bytes = call.detach(py, || self.inner.decode_bytes(&tokens)).map_err(|e| match e {
+        let bytes = call.detach(py, || self.decode(&tokens)).map_err(|e| match e {
             // The reference words this one without the decode_utf8 prefix.
             HarmonyError::InvalidToken(t) => PyHarmonyError::new_err(format!("Invalid token for decoding: {t}")),
+            HarmonyError::TokenOutOfRange(t) => PyHarmonyError::new_err(format!("Invalid token for decoding: {t}")),
             e => to_py(e),
         })?;
         Ok(PyBytes::new(py, &bytes))
     }
 
-    fn decode_utf8(&self, py: Python<'_>, tokens: Vec<Rank>) -> PyResult<String> {
+    fn decode_utf8(&self, py: Python<'_>, tokens: &Bound<'_, PyAny>) -> PyResult<String> {
+        let tokens = token_ids(tokens)?;
         let call = Call::enter();
-        call.detach(py, || self.inner.decode_utf8(&tokens)).map_err(to_py)
+        call.detach(py, || match &tokens {
+            TokenIds::Ranks(ranks) => self.inner.decode_utf8(ranks),
+            TokenIds::Ids(_) => self
+                .decode(&tokens)
+                .and_then(|bytes| String::from_utf8(bytes).map_err(|e| HarmonyError::InvalidUtf8(e.utf8_error()))),
+        })
+        .map_err(to_py)
     }
 
-    fn is_special_token(&self, token: Rank) -> bool {
-        self.inner.is_special_token(token)
+    /// An id outside `0..2^32` is no special token.
+    fn is_special_token(&self, token: &Bound<'_, PyAny>) -> PyResult<bool> {
+        Ok(match token_id(token)? {
+            TokenId::Rank(t) => self.inner.is_special_token(t),
+            TokenId::OutOfRange(_) => false,
+        })
     }
 
     fn stop_tokens(&self) -> Vec<Rank> {
@@ -365,22 +387,25 @@ impl PyHarmonyEncoding {
     fn parse_batch(
         &self,
         py: Python<'_>,
-        completions: Vec<Vec<Rank>>,
+        completions: &Bound<'_, PyAny>,
         role: Option<&str>,
         strict: bool,
         tools: Option<Vec<String>>,
         server_repairs: bool,
     ) -> PyResult<Vec<(String, String)>> {
+        let completions = completions.try_iter()?.map(|c| token_ids(&c?)).collect::<PyResult<Vec<_>>>()?;
         let call = Call::enter();
         let role = role_of(role)?;
         let tools = tools.unwrap_or_default();
         let results = call.detach(py, || {
             parallel_map(&completions, |tokens| {
-                let parsed = StreamableParser::new(self.inner.clone(), role)
-                    .strict(strict)
-                    .server_repairs(server_repairs)
-                    .with_tools(tools.iter().cloned())
-                    .parse_all(tokens.iter().copied())?;
+                let parser = || {
+                    StreamableParser::new(self.inner.clone(), role)
+                        .strict(strict)
+                        .server_repairs(server_repairs)
+                        .with_tools(tools.iter().cloned())
+                };
+                let parsed = tokens.with(|r| parser().parse_all(r.iter().copied()), |i| parser().parse_ids(i))?;
                 let messages = serde_json::to_string(&parsed.messages)?;
                 Ok::<_, HarmonyError>((messages, serde_json::to_string(&parsed.diagnostics)?))
             })
@@ -397,19 +422,23 @@ impl PyHarmonyEncoding {
     fn parse_completion(
         &self,
         py: Python<'_>,
-        tokens: Vec<Rank>,
+        tokens: &Bound<'_, PyAny>,
         role: Option<&str>,
         strict: bool,
         tools: Option<Vec<String>>,
         server_repairs: bool,
     ) -> PyResult<(String, String)> {
+        let tokens = token_ids(tokens)?;
         let call = Call::enter();
         let role = role_of(role)?;
         let parser = StreamableParser::new(self.inner.clone(), role)
             .strict(strict)
             .server_repairs(server_repairs)
             .with_tools(tools.unwrap_or_default());
-        let parsed = call.detach(py, || parser.parse_all(tokens))?;
+        let parsed = call.detach(py, || match tokens {
+            TokenIds::Ranks(ranks) => parser.parse_all(ranks),
+            TokenIds::Ids(ids) => parser.parse_ids(&ids),
+        })?;
         let messages = serde_json::to_string(&parsed.messages).map_err(json_err)?;
         let diagnostics = serde_json::to_string(&parsed.diagnostics).map_err(json_err)?;
         Ok((messages, diagnostics))

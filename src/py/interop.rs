@@ -6,12 +6,12 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 use serde_json::Value;
 
-use super::convert::{finish, messages_from_py, token_list};
+use super::convert::{finish, messages_from_py, token_id, token_ids, token_list, TokenIds};
 use super::encoding::PyHarmonyEncoding;
 use super::gil::Call;
 use super::{json_err, to_py};
 use crate::interop::{self, ChatCompletionStream, ConversionOptions, FinishReason, ResponsesStream, ToolNames};
-use crate::{HarmonyError, Rank};
+use crate::{HarmonyError, Rank, TokenId};
 
 fn parse(json: &str) -> PyResult<Value> {
     serde_json::from_str(json).map_err(json_err)
@@ -276,12 +276,18 @@ impl PyChatCompletionStream {
         self.inner.id()
     }
 
-    fn process(&mut self, token: Rank) -> PyResult<String> {
-        to_json(&self.inner.process(token)?)
+    fn process(&mut self, token: &Bound<'_, PyAny>) -> PyResult<String> {
+        match token_id(token)? {
+            TokenId::Rank(t) => to_json(&self.inner.process(t)?),
+            other => to_json(&self.inner.process_ids(&[other])?),
+        }
     }
 
-    fn process_tokens(&mut self, tokens: Vec<Rank>) -> PyResult<String> {
-        to_json(&self.inner.process_tokens(&tokens)?)
+    fn process_tokens(&mut self, tokens: &Bound<'_, PyAny>) -> PyResult<String> {
+        match token_ids(tokens)? {
+            TokenIds::Ranks(ranks) => to_json(&self.inner.process_tokens(&ranks)?),
+            TokenIds::Ids(ids) => to_json(&self.inner.process_ids(&ids)?),
+        }
     }
 
     #[pyo3(signature = (reason = None))]
@@ -340,12 +346,18 @@ impl PyResponsesStream {
         to_json(&self.inner.start())
     }
 
-    fn process(&mut self, token: Rank) -> PyResult<String> {
-        to_json(&self.inner.process(token)?)
+    fn process(&mut self, token: &Bound<'_, PyAny>) -> PyResult<String> {
+        match token_id(token)? {
+            TokenId::Rank(t) => to_json(&self.inner.process(t)?),
+            other => to_json(&self.inner.process_ids(&[other])?),
+        }
     }
 
-    fn process_tokens(&mut self, tokens: Vec<Rank>) -> PyResult<String> {
-        to_json(&self.inner.process_tokens(&tokens)?)
+    fn process_tokens(&mut self, tokens: &Bound<'_, PyAny>) -> PyResult<String> {
+        match token_ids(tokens)? {
+            TokenIds::Ranks(ranks) => to_json(&self.inner.process_tokens(&ranks)?),
+            TokenIds::Ids(ids) => to_json(&self.inner.process_ids(&ids)?),
+        }
     }
 
     #[pyo3(signature = (reason = None))]

@@ -13,10 +13,11 @@
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
+use super::convert::{token_id, token_ids, TokenIds};
 use super::encoding::PyHarmonyEncoding;
 use super::{json_err, role_of};
 use crate::parse::StreamableParser;
-use crate::Rank;
+use crate::{Rank, TokenId};
 
 #[pyclass(name = "StreamableParser", module = "openai_harmony._native", subclass)]
 pub(crate) struct PyStreamableParser {
@@ -117,10 +118,14 @@ impl PyStreamableParser {
     }
 
     /// Feeds one token; returns the parser.
-    fn process<'py>(slf: Bound<'py, Self>, token: Rank) -> PyResult<Bound<'py, Self>> {
+    fn process<'py>(slf: Bound<'py, Self>, token: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Self>> {
+        let token = token_id(token)?;
         let mut this = slf.borrow_mut();
         let parser = this.get_mut()?;
-        parser.process(token)?;
+        match token {
+            TokenId::Rank(t) => parser.process(t)?,
+            other => parser.process_id(&other)?,
+        };
         let repairs = parser.diagnostics().len();
         if repairs > this.reported {
             this.report(slf.py())?;
@@ -130,17 +135,15 @@ impl PyStreamableParser {
     }
 
     /// Feeds many tokens; stops at the first error (earlier tokens stay processed).
-    fn process_many(&mut self, py: Python<'_>, tokens: Vec<Rank>) -> PyResult<()> {
+    fn process_many(&mut self, py: Python<'_>, tokens: &Bound<'_, PyAny>) -> PyResult<()> {
+        let tokens = token_ids(tokens)?;
         let parser = self.get_mut()?;
-        let mut result = Ok(());
-        for token in tokens {
-            if let Err(e) = parser.process(token) {
-                result = Err(e.into());
-                break;
-            }
-        }
+        let result = match &tokens {
+            TokenIds::Ranks(ranks) => ranks.iter().try_for_each(|&t| parser.process(t).map(drop)),
+            TokenIds::Ids(ids) => ids.iter().try_for_each(|id| parser.process_id(id).map(drop)),
+        };
         self.report(py)?;
-        result
+        result.map_err(PyErr::from)
     }
 
     /// Ends the stream; returns the parser.

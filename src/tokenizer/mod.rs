@@ -23,6 +23,17 @@ pub use special::{FIRST_SPECIAL, LAST_SPECIAL};
 /// A token id.
 pub type Rank = u32;
 
+/// A token id as a caller holds it, where any integer can arrive (Python):
+/// a [`Rank`], or a number no `Rank` can hold (`-1`, `2**40`), kept as its
+/// decimal text so that errors and diagnostics name it as it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenId {
+    /// An id a `Rank` holds (it may still be outside the vocabulary).
+    Rank(Rank),
+    /// A number outside `0..2^32`, as decimal text.
+    OutOfRange(String),
+}
+
 /// Which special tokens an `encode` call may produce, or must reject.
 #[derive(Debug, Clone, Copy)]
 pub enum SpecialTokenSet<'a> {
@@ -147,6 +158,20 @@ impl Tokenizer {
         let mut out = Vec::with_capacity(tokens.len() * 4);
         for &t in tokens {
             out.extend_from_slice(self.token_bytes(t).ok_or(HarmonyError::InvalidToken(t))?);
+        }
+        Ok(out)
+    }
+
+    /// Like [`decode_bytes`](Self::decode_bytes) for ids as a caller holds
+    /// them; the first unknown or out-of-range id is the error.
+    pub fn decode_ids(&self, ids: &[TokenId]) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(ids.len() * 4);
+        for id in ids {
+            let bytes = match id {
+                TokenId::Rank(t) => self.token_bytes(*t).ok_or(HarmonyError::InvalidToken(*t))?,
+                TokenId::OutOfRange(text) => return Err(HarmonyError::TokenOutOfRange(text.clone())),
+            };
+            out.extend_from_slice(bytes);
         }
         Ok(out)
     }
