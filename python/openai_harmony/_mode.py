@@ -140,9 +140,11 @@ _log = _RepairLog(max_lines=20, per_seconds=10.0)
 
 
 def _after_fork_in_child() -> None:
-    # A thread of the parent may have held the lock at the fork; it does not
-    # exist in the child, so the child starts with a lock of its own.
+    # A thread of the parent may have held a lock at the fork; it does not
+    # exist in the child, so the child starts with locks of its own: the
+    # repair log's, and the render cache's (a fresh, empty cache).
     _log.lock = threading.Lock()
+    _native.after_fork_in_child()
 
 
 if hasattr(os, "register_at_fork"):

@@ -38,6 +38,14 @@ fn cpus() -> usize {
     *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
+/// In a forked child: no call is in progress (the parent's other threads,
+/// whose calls these counters may still count, do not exist here).
+pub(crate) fn after_fork_in_child() {
+    HOLDING.store(0, Ordering::SeqCst);
+    ACTIVE.store(0, Ordering::SeqCst);
+    SPINNING.store(false, Ordering::SeqCst);
+}
+
 /// Sets the longest spin while waiting for the GIL, in microseconds (0
 /// turns spinning off).
 #[pyfunction]

@@ -109,6 +109,15 @@ fn render_cache_info() -> (usize, usize) {
     (cache.capacity(), cache.size_bytes())
 }
 
+/// In a forked child (`os.register_at_fork`): the process-wide render cache
+/// starts afresh, away from locks the parent's other threads may have held,
+/// and the GIL hand-off counts no call of theirs.
+#[pyfunction]
+fn after_fork_in_child() {
+    crate::RenderCache::global().after_fork();
+    gil::after_fork_in_child();
+}
+
 /// Repairs made by lenient parsers in this process since it started:
 /// `(kind, count)` for every kind, zeros included.
 #[pyfunction]
@@ -130,6 +139,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_render_cache_capacity, m)?)?;
     m.add_function(wrap_pyfunction!(render_cache_info, m)?)?;
     m.add_function(wrap_pyfunction!(repair_counts, m)?)?;
+    m.add_function(wrap_pyfunction!(after_fork_in_child, m)?)?;
     m.add_function(wrap_pyfunction!(gil::set_gil_spin_us, m)?)?;
     m.add_function(wrap_pyfunction!(gil::gil_spin_us, m)?)?;
     m.add_class::<interop::PyChatCompletionStream>()?;

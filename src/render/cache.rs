@@ -27,11 +27,18 @@
 //! allocations with malloc's rounding and header, and its slot in the hash
 //! table, whose buckets are counted as allocated (a power of two, at least
 //! 8/7 of the entries).
+//!
+//! Fork safety: a process that forks while other threads render may fork
+//! with a shard's lock held by a thread the child does not have. The child
+//! must not touch those locks, so [`RenderCache::after_fork`] (which the
+//! Python package runs in every forked child, `os.register_at_fork`) moves
+//! the cache to a fresh set of shards; the parent's set is left as it is
+//! (its pages are shared with the parent until either writes them).
 
 use std::cell::Cell;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use rustc_hash::FxHashMap;
 
@@ -40,6 +47,13 @@ use crate::chat::{Content, Message};
 use crate::tokenizer::Rank;
 
 const SHARDS: usize = 16;
+
+/// Shard sets one cache can move through: a fresh one per
+/// [`RenderCache::after_fork`], so a chain of this many nested forks. A
+/// process deeper than that has no cache (every lookup misses).
+const FORK_DEPTH: usize = 16;
+
+type Shards = Box<[RwLock<Shard>]>;
 
 /// The default budget: 64 MiB of cached messages and tokens.
 pub const DEFAULT_CAPACITY_BYTES: usize = 64 << 20;
@@ -72,7 +86,10 @@ struct Shard {
 
 /// The cache. One per process, shared by every encoding (see [`RenderCache::global`]).
 pub struct RenderCache {
-    shards: Vec<RwLock<Shard>>,
+    /// One set of shards per fork depth, created on first use.
+    sets: Box<[OnceLock<Shards>]>,
+    /// The set this process uses: 0, plus one per `after_fork`.
+    set: AtomicUsize,
     capacity: AtomicUsize,
 }
 
@@ -254,8 +271,27 @@ impl RenderCache {
     /// A cache holding about `capacity_bytes` (0 disables it).
     pub fn new(capacity_bytes: usize) -> Self {
         RenderCache {
-            shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
+            sets: (0..FORK_DEPTH).map(|_| OnceLock::new()).collect(),
+            set: AtomicUsize::new(0),
             capacity: AtomicUsize::new(capacity_bytes),
+        }
+    }
+
+    /// Starts this cache afresh in a forked child, where another thread of
+    /// the parent may have held one of its locks: the child then uses a new,
+    /// empty set of shards and never touches the parent's. Call it in the
+    /// child right after `fork`, before any other thread starts (the Python
+    /// package does, for the global cache, with `os.register_at_fork`).
+    pub fn after_fork(&self) {
+        let next = self.set.load(Ordering::Relaxed).saturating_add(1).min(FORK_DEPTH);
+        self.set.store(next, Ordering::Relaxed);
+    }
+
+    /// The shards of this process (none past [`FORK_DEPTH`] forks).
+    fn shards(&self) -> &[RwLock<Shard>] {
+        match self.sets.get(self.set.load(Ordering::Relaxed)) {
+            Some(set) => set.get_or_init(|| (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect()),
+            None => &[],
         }
     }
 
@@ -281,7 +317,7 @@ impl RenderCache {
 
     /// Drops every entry.
     pub fn clear(&self) {
-        for shard in &self.shards {
+        for shard in self.shards() {
             if let Ok(mut s) = shard.write() {
                 *s = Shard::default();
             }
@@ -291,12 +327,12 @@ impl RenderCache {
     /// Bytes held now, as the allocator counts them: keys, tokens and hash
     /// tables.
     pub fn size_bytes(&self) -> usize {
-        self.shards.iter().filter_map(|s| s.read().ok()).map(|s| s.current.total() + s.old.total()).sum()
+        self.shards().iter().filter_map(|s| s.read().ok()).map(|s| s.current.total() + s.old.total()).sum()
     }
 
     /// The number of cached messages.
     pub fn len(&self) -> usize {
-        self.shards.iter().filter_map(|s| s.read().ok()).map(|s| s.current.entries.len() + s.old.entries.len()).sum()
+        self.shards().iter().filter_map(|s| s.read().ok()).map(|s| s.current.entries.len() + s.old.entries.len()).sum()
     }
 
     /// Whether nothing is cached.
@@ -304,13 +340,13 @@ impl RenderCache {
         self.len() == 0
     }
 
-    fn lock(&self, hash: u64) -> &RwLock<Shard> {
-        &self.shards[(hash >> 60) as usize % SHARDS]
+    fn lock(&self, hash: u64) -> Option<&RwLock<Shard>> {
+        self.shards().get((hash >> 60) as usize % SHARDS)
     }
 
     // A poisoned shard (a panic elsewhere while holding it) is just a miss.
     fn shard(&self, hash: u64) -> Option<std::sync::RwLockWriteGuard<'_, Shard>> {
-        self.lock(hash).write().ok()
+        self.lock(hash)?.write().ok()
     }
 
     /// The key to look `message` up with; `None` when caching is off (or the
@@ -327,7 +363,7 @@ impl RenderCache {
         let same = |e: &Entry| *e.key == *key.bytes;
         {
             // The common case, a hit in the current generation, only reads.
-            let shard = self.lock(key.hash).read().ok()?;
+            let shard = self.lock(key.hash)?.read().ok()?;
             if let Some(e) = shard.current.entries.get(&key.hash).filter(|e| same(e)) {
                 return Some(e.tokens.clone());
             }
@@ -407,6 +443,30 @@ mod tests {
         let tool = ToolDescription::new("f", "a tool", Some(schema));
         let content = DeveloperContent::default().with_function_tools(vec![tool]);
         Message::from_role_and_content(Role::Developer, content)
+    }
+
+    #[test]
+    fn after_fork_the_cache_starts_afresh_away_from_held_locks() {
+        let cache = RenderCache::new(1 << 20);
+        let opts = RenderOptions::default();
+        put(&cache, &msg("a"), opts, &[1, 2]);
+        // What a forked child sees: every shard locked by a thread it does not have.
+        for shard in cache.shards() {
+            std::mem::forget(shard.write());
+        }
+        cache.after_fork();
+        assert!(cache.is_empty());
+        assert_eq!(get(&cache, &msg("a"), opts), None);
+        put(&cache, &msg("a"), opts, &[3]);
+        assert_eq!(get(&cache, &msg("a"), opts), Some(vec![3]));
+        cache.clear();
+        // Past the depth it keeps no entries, and never blocks or panics.
+        for _ in 0..FORK_DEPTH + 2 {
+            cache.after_fork();
+        }
+        put(&cache, &msg("b"), opts, &[4]);
+        assert_eq!(get(&cache, &msg("b"), opts), None);
+        assert_eq!((cache.len(), cache.size_bytes()), (0, 0));
     }
 
     #[test]

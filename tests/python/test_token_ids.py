@@ -78,6 +78,6 @@ def test_lenient_parsing_skips_the_id(enc: HarmonyEncoding, bad: int) -> None:
 
 def test_numpy_ints_too(enc: HarmonyEncoding) -> None:
     np = pytest.importorskip("numpy")
-    with pytest.raises(HarmonyError, match="Invalid token for decoding: -1$"):
+    with pytest.raises(HarmonyError, match=r"Invalid token for decoding: -1$"):
         enc.decode([np.int64(-1)])
     assert enc.decode([np.int64(3686)]) == "hi"
