@@ -181,6 +181,11 @@ fn interop_scales_linearly() {
 }
 
 #[test]
+fn grammars_scale_linearly() {
+    check("grammar/");
+}
+
+#[test]
 fn json_decode_and_encode_scale_linearly() {
     check("json/");
     check("decode/");

@@ -15,7 +15,7 @@
 //! token: llama.cpp matches a token by its text, so a string that allowed
 //! `<|` would let `<|call|>` be taken as string content.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
@@ -177,6 +177,13 @@ impl<'a> Converter<'a> {
         let items = list.as_array().ok_or_else(|| unsupported("`allOf` must be an array".into()))?;
         let mut merged: Map<String, Value> =
             obj.iter().filter(|(k, _)| *k != "allOf").map(|(k, v)| (k.clone(), v.clone())).collect();
+        // The required names so far, so that each part's list merges in time
+        // linear in its length (names only: anything else in `required` is
+        // ignored when the object is written).
+        let mut required: HashSet<String> = match merged.get("required") {
+            Some(Value::Array(req)) => req.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+            _ => HashSet::new(),
+        };
         for item in items {
             let mut item = item;
             // Follow references, so that `allOf: [{"$ref": …}, {…}]` merges.
@@ -200,7 +207,19 @@ impl<'a> Converter<'a> {
                     }
                     ("required", Some(Value::Array(req))) => {
                         if let Value::Array(more) = value {
-                            req.extend(more.iter().filter(|v| !req.contains(v)).cloned().collect::<Vec<_>>());
+                            for name in more.iter().filter_map(Value::as_str) {
+                                if required.insert(name.to_string()) {
+                                    req.push(Value::String(name.to_string()));
+                                }
+                            }
+                        }
+                    }
+                    ("required", None) => {
+                        if let Value::Array(more) = value {
+                            let names =
+                                more.iter().filter_map(Value::as_str).filter(|n| required.insert(n.to_string()));
+                            let list = names.map(|n| Value::String(n.to_string())).collect();
+                            merged.insert(key.clone(), Value::Array(list));
                         }
                     }
                     (_, Some(_)) => {}
@@ -274,6 +293,7 @@ impl<'a> Converter<'a> {
             .and_then(Value::as_array)
             .map(|r| r.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
+        let required_set: HashSet<&str> = required.iter().copied().collect();
         for name in &required {
             if !props.contains_key(*name) && obj.get("additionalProperties") == Some(&Value::Bool(false)) {
                 return Err(unsupported(format!("required property {name:?} is not declared and no other may be")));
@@ -301,7 +321,7 @@ impl<'a> Converter<'a> {
             kvs.push(format!("{} \":\" ws {value}", quote(&serde_json::to_string(key)?)));
         }
         let n = kvs.len();
-        let is_required: Vec<bool> = props.keys().map(|k| required.contains(&k.as_str())).collect();
+        let is_required: Vec<bool> = props.keys().map(|k| required_set.contains(k.as_str())).collect();
         // rest[i]: the declared properties from i on, each after a comma,
         // the required ones mandatory, in order; then any other keys.
         let mut rest: Vec<Option<String>> = vec![None; n + 1];

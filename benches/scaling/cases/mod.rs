@@ -8,6 +8,7 @@
 
 #![allow(dead_code)]
 
+mod grammar;
 mod interop;
 mod parse;
 mod render;
@@ -41,6 +42,7 @@ pub fn all() -> Vec<Case> {
     cases.extend(parse::cases());
     cases.extend(interop::cases());
     cases.extend(text::cases());
+    cases.extend(grammar::cases());
     cases
 }
 
