@@ -24,7 +24,14 @@ from typing import (
 
 from . import _mode, _native
 from ._models import Conversation, Message, RenderConversationConfig, RenderOptions, Role, TextContent
-from ._reference_road import conversation_text, message_text, plain_messages, reference_errors
+from ._reference_road import (
+    conversation_text,
+    message_text,
+    not_plain_error,
+    on_plain_messages,
+    plain_messages,
+    reference_errors,
+)
 
 __all__ = [
     "ContentDelta",
@@ -337,10 +344,9 @@ class HarmonyEncoding:
         (everything after the role name, and the ``<|start|>assistant``
         between messages of one turn), else 0."""
         messages = _messages(conversation)
-        try:
-            tokens, mask = self._inner.render_training_with_mask(messages, _auto_drop(config), train_on)
-        except _native.NotPlainJson:
-            tokens, mask = self._inner.render_training_with_mask(plain_messages(messages), _auto_drop(config), train_on)
+        tokens, mask = on_plain_messages(
+            lambda ms: self._inner.render_training_with_mask(ms, _auto_drop(config), train_on), messages
+        )
         # The core hands the mask over as bytes; the API gives a list of ints.
         return tokens, list(mask)
 
@@ -350,10 +356,7 @@ class HarmonyEncoding:
         """Where each rendered message lies in ``render_conversation`` (and
         the training render); dropped messages have no span."""
         messages = _messages(conversation)
-        try:
-            spans = self._inner.message_spans(messages, _auto_drop(config))
-        except _native.NotPlainJson:
-            spans = self._inner.message_spans(plain_messages(messages), _auto_drop(config))
+        spans = on_plain_messages(lambda ms: self._inner.message_spans(ms, _auto_drop(config)), messages)
         return [MessageSpan(i, Role(role), channel, start, end) for i, role, channel, start, end in spans]
 
     def render_conversations_batch(
@@ -377,7 +380,10 @@ class HarmonyEncoding:
             return self._inner.render_conversations_batch(items, mode, role, _auto_drop(config))
         except _native.NotPlainJson:
             items = [c if isinstance(c, str) else plain_messages(_messages(c)) for c in items]
+        try:
             return self._inner.render_conversations_batch(items, mode, role, _auto_drop(config))
+        except _native.NotPlainJson as error:
+            raise not_plain_error(error) from None
 
     # -- parsing ------------------------------------------------------------
 

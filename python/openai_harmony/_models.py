@@ -13,6 +13,7 @@ reading such a dict back gives the defaults for the fields left out.
 from __future__ import annotations
 
 import json
+import reprlib
 from enum import Enum
 from typing import Any, Dict, Iterator, List, Literal, Optional, Sequence, Union
 
@@ -65,6 +66,18 @@ class ReasoningEffort(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+def _reasoning_effort(value: Any) -> Optional[ReasoningEffort]:
+    if value is None or isinstance(value, ReasoningEffort):
+        return value
+    if isinstance(value, str):
+        try:
+            return ReasoningEffort(value)
+        except ValueError:
+            pass
+    shown = reprlib.repr(value)  # bounded, even for a value nested past the recursion limit
+    raise ValueError(f"reasoning effort must be Low, Medium or High (a ReasoningEffort) or None, got {shown}")
 
 
 class Author(BaseModel):
@@ -172,10 +185,12 @@ class SystemContent(Content):
         return self
 
     def with_reasoning_effort(self, reasoning_effort: Optional[ReasoningEffort]) -> SystemContent:
-        """A copy with this reasoning effort (``Reasoning: low|medium|high``)."""
-        # Assigned as given, as in the reference: a value that is not a
-        # ReasoningEffort fails when the message is rendered.
-        self.reasoning_effort = reasoning_effort
+        """A copy with this reasoning effort (``Reasoning: low|medium|high``):
+        a ``ReasoningEffort``, its value (``"Low"``, ``"Medium"``, ``"High"``)
+        or ``None`` (no ``Reasoning:`` line). Anything else is a
+        ``ValueError`` here, not later when the message is rendered (where
+        the reference refuses it)."""
+        self.reasoning_effort = _reasoning_effort(reasoning_effort)
         return self
 
     def with_tools(self, ns_config: ToolNamespaceConfig) -> SystemContent:

@@ -76,3 +76,23 @@ def plain_messages(messages: Sequence[Message]) -> List[Message]:
                 fmt.schema_ = plain(fmt.schema_)
         out.append(copy)
     return out
+
+
+def not_plain_error(error: Exception) -> ValueError:
+    """The ``ValueError`` for a schema the core cannot take even as plain
+    JSON (nested deeper than it reads)."""
+    return ValueError(f"{error} (nested too deeply?)")
+
+
+def on_plain_messages(render: Callable[[Sequence[Message]], T], messages: Sequence[Message]) -> T:
+    """``render(messages)``; when a tool schema is not plain JSON, on the
+    messages' plain copies (``plain_messages``); a schema not even those
+    make plain is a ``ValueError``, never the internal ``NotPlainJson``."""
+    try:
+        return render(messages)
+    except _native.NotPlainJson:
+        pass
+    try:
+        return render(plain_messages(messages))
+    except _native.NotPlainJson as error:
+        raise not_plain_error(error) from None

@@ -56,6 +56,8 @@ def _row_text(value: Any, index: int) -> Any:
         return json.dumps(value, default=_plain, ensure_ascii=False)
     except (TypeError, ValueError) as e:
         raise ValueError(f"row {index}: {e}") from None
+    except RecursionError:
+        raise ValueError(f"row {index}: nested too deeply to be JSON") from None
 
 
 def tokenize_rows(

@@ -26,7 +26,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Literal, Mapping, Option
 from . import _native
 from ._encoding import Diagnostic, HarmonyEncoding, _diagnostics, _log_repairs, _messages
 from ._models import Conversation, Message
-from ._reference_road import plain_messages
+from ._reference_road import on_plain_messages
 
 __all__ = [
     "ChatCompletionStream",
@@ -60,7 +60,12 @@ def _plain(value: Any) -> Any:
 
 
 def _dump(value: Any) -> str:
-    return json.dumps(_plain(value), ensure_ascii=False)
+    try:
+        return json.dumps(_plain(value), ensure_ascii=False)
+    except RecursionError:
+        # A request is a client's: a server answers 400 to a HarmonyError.
+        message = "Invalid JSON: recursion limit exceeded (the request is nested too deeply)"
+        raise _native.HarmonyError(message) from None
 
 
 def _dump_opt(value: Any) -> Optional[str]:
@@ -68,7 +73,7 @@ def _dump_opt(value: Any) -> Optional[str]:
 
 
 def _dump_items(items: Optional[Iterable[Any]]) -> Optional[str]:
-    return None if items is None else json.dumps([_plain(i) for i in items], ensure_ascii=False)
+    return None if items is None else _dump([_plain(i) for i in items])
 
 
 # --- Chat Completions ---------------------------------------------------------
@@ -85,10 +90,10 @@ def conversation_from_chat_completions(request: Mapping[str, Any], *, date: Opti
 def chat_completion_message_from_harmony(messages: Messages, request: Optional[Mapping[str, Any]] = None) -> Json:
     """``{role, content, reasoning_content, tool_calls}`` from parsed reply
     messages. ``request`` maps sanitized function names back."""
-    try:
-        out = _native.chat_completion_message_from_harmony(_messages(messages), _dump_opt(request))
-    except _native.NotPlainJson:
-        out = _native.chat_completion_message_from_harmony(plain_messages(_messages(messages)), _dump_opt(request))
+    request_json = _dump_opt(request)
+    out = on_plain_messages(
+        lambda ms: _native.chat_completion_message_from_harmony(ms, request_json), _messages(messages)
+    )
     result: Json = json.loads(out)
     return result
 
@@ -107,10 +112,7 @@ def chat_completion_from_harmony(
     ``finish_reason`` defaults to ``tool_calls`` when the reply calls tools,
     else ``stop``."""
     args = (_dump_opt(request), finish_reason, model, id, created, _dump_opt(usage))
-    try:
-        out = _native.chat_completion_object(_messages(messages), *args)
-    except _native.NotPlainJson:
-        out = _native.chat_completion_object(plain_messages(_messages(messages)), *args)
+    out = on_plain_messages(lambda ms: _native.chat_completion_object(ms, *args), _messages(messages))
     result: Json = json.loads(out)
     return result
 
@@ -204,10 +206,9 @@ def response_output_from_harmony(
     """Output items (``reasoning``, ``message``, ``function_call``,
     ``web_search_call``, ``code_interpreter_call``) from parsed reply messages."""
     request_json, previous_json = _dump_opt(request), _dump_items(previous_items)
-    try:
-        out = _native.response_output_from_harmony(_messages(messages), request_json, previous_json)
-    except _native.NotPlainJson:
-        out = _native.response_output_from_harmony(plain_messages(_messages(messages)), request_json, previous_json)
+    out = on_plain_messages(
+        lambda ms: _native.response_output_from_harmony(ms, request_json, previous_json), _messages(messages)
+    )
     items: List[Json] = json.loads(out)
     return items
 

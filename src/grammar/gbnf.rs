@@ -11,7 +11,7 @@
 
 use super::gbnf_json::{quote, Converter, BASE_RULES};
 use super::ir::Node;
-use crate::error::Result;
+use crate::error::{HarmonyError, Result};
 
 /// Free text: anything without `<|`, so that a formatting token (which
 /// llama.cpp would otherwise match by its text) never passes for text.
@@ -33,6 +33,14 @@ impl Writer {
             Node::Token(t) => (*t).to_string(),
             // Left to llama.cpp's end-of-generation handling.
             Node::Stop(_) => return Ok(None),
+            // llama.cpp matches a sampled token by its text, so a literal
+            // holding `<|` (a tool named `x<|end|>`) would let a formatting
+            // token through as text: refused, not written.
+            Node::Lit(s) if s.contains("<|") => {
+                return Err(HarmonyError::InvalidArgument(format!(
+                    "GBNF cannot hold the text {s:?}: llama.cpp would take a formatting token for its \"<|\""
+                )))
+            }
             Node::Lit(s) => quote(s),
             Node::Text => {
                 self.text = true;

@@ -17,12 +17,12 @@ impl Writer {
     fn expr(&mut self, node: &Node) -> Result<String> {
         Ok(match node {
             Node::Token(t) | Node::Stop(t) => (*t).to_string(),
-            Node::Lit(s) => serde_json::to_string(s)?,
+            Node::Lit(s) => lark_json(&serde_json::to_string(s)?),
             Node::Text => {
                 self.text = true;
                 "TEXT".to_string()
             }
-            Node::Json(schema) => format!("%json {}", serde_json::to_string(schema)?),
+            Node::Json(schema) => format!("%json {}", lark_json(&serde_json::to_string(schema)?)),
             Node::Seq(items) if items.is_empty() => "\"\"".to_string(),
             Node::Seq(items) => {
                 let parts: Result<Vec<String>> = items.iter().map(|n| self.expr(n)).collect();
@@ -41,6 +41,27 @@ impl Writer {
             }
         })
     }
+}
+
+/// JSON text as llguidance's Lark lexer takes it: serde_json writes DEL,
+/// the C1 controls and the line separators raw, which JSON allows in a
+/// string but the lexer refuses (`a\x7fb` in a tool name), so they are
+/// written as `\u` escapes. They can only occur inside JSON strings, so the
+/// value is unchanged.
+fn lark_json(json: &str) -> String {
+    let raw = |c: char| matches!(c, '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}');
+    if !json.contains(raw) {
+        return json.to_string();
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if raw(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 pub(super) fn write(root: &Node) -> Result<String> {

@@ -23,7 +23,7 @@ use crate::grammar::ToolChoice;
 ///   from `functions.NAME` found through `tool_call_id`;
 /// - reasoning dropped from turns a final answer has closed.
 pub fn conversation_from_chat_completions(request: &Value, options: &ConversionOptions) -> Result<Conversation> {
-    Ok(build(request)?.finish(options))
+    build(request)?.finish(options)
 }
 
 /// The conversation and the grammar's tool choice of a Chat Completions request.
@@ -33,7 +33,7 @@ pub(crate) fn chat_conversation_and_choice(
 ) -> Result<(Conversation, ToolChoice)> {
     let b = build(request)?;
     let choice = b.grammar_choice.clone();
-    Ok((b.finish(options), choice))
+    Ok((b.finish(options)?, choice))
 }
 
 /// The function names of a Chat Completions request, to map the reply's

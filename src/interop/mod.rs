@@ -45,7 +45,6 @@ use crate::chat::Conversation;
 use crate::encoding::HarmonyEncoding;
 use crate::error::Result;
 use crate::tokenizer::Rank;
-#[allow(unused_imports)] // named in the docs above
 use crate::HarmonyError;
 
 /// Choices a request cannot carry.
@@ -54,6 +53,44 @@ pub struct ConversionOptions {
     /// `Current date:` of the system message (`YYYY-MM-DD`); today (UTC)
     /// when `None`.
     pub conversation_start_date: Option<String>,
+}
+
+impl ConversionOptions {
+    /// Refuses a date that is not a calendar date as `YYYY-MM-DD`, naming it.
+    pub fn check(&self) -> Result<()> {
+        match &self.conversation_start_date {
+            Some(date) if !is_calendar_date(date) => Err(HarmonyError::InvalidArgument(format!(
+                "date must be a calendar date as YYYY-MM-DD, got {date:?}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// The `Current date:` line's date: the one given (checked), or today.
+    pub(crate) fn date(&self) -> Result<String> {
+        self.check()?;
+        Ok(self.conversation_start_date.clone().unwrap_or_else(today))
+    }
+}
+
+/// Whether `text` is `YYYY-MM-DD` naming a day of the Gregorian calendar.
+fn is_calendar_date(text: &str) -> bool {
+    let b = text.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b.get(r.clone()).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || !digits(0..4) || !digits(5..7) || !digits(8..10) {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| text[r].parse::<u32>().unwrap_or(0);
+    let (year, month, day) = (num(0..4), num(5..7), num(8..10));
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day)
 }
 
 /// What a server needs to sample a reply: the prompt and the stop tokens.

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::json::{check_arguments, invalid, kind, Obj};
 use super::names::ToolNames;
-use super::{today, ConversionOptions};
+use super::ConversionOptions;
 use crate::chat::{
     Author, Conversation, DeveloperContent, Message, ReasoningEffort, ResponseFormat, Role, SystemContent,
     ToolDescription,
@@ -170,9 +170,8 @@ impl Builder {
     /// The conversation: system message, developer message (when there is
     /// anything to put in it), then the body without the reasoning of
     /// turns that a final answer has since closed.
-    pub(crate) fn finish(self, options: &ConversionOptions) -> Conversation {
-        let mut system = SystemContent::new()
-            .with_conversation_start_date(options.conversation_start_date.clone().unwrap_or_else(today));
+    pub(crate) fn finish(self, options: &ConversionOptions) -> Result<Conversation> {
+        let mut system = SystemContent::new().with_conversation_start_date(options.date()?);
         if let Some(effort) = self.effort {
             system = system.with_reasoning_effort(effort);
         }
@@ -209,7 +208,7 @@ impl Builder {
                 && last_final.is_some_and(|f| i < f);
             (!closed_reasoning).then_some(m)
         }));
-        Conversation::from_messages(messages)
+        Ok(Conversation::from_messages(messages))
     }
 }
 

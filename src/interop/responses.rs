@@ -30,7 +30,7 @@ pub fn conversation_from_responses(
     previous_items: Option<&[Value]>,
     options: &ConversionOptions,
 ) -> Result<Conversation> {
-    Ok(build(request, previous_items)?.finish(options))
+    build(request, previous_items)?.finish(options)
 }
 
 /// The conversation and the grammar's tool choice of a Responses request.
@@ -41,7 +41,7 @@ pub(crate) fn responses_conversation_and_choice(
 ) -> Result<(Conversation, ToolChoice)> {
     let b = build(request, previous_items)?;
     let choice = b.grammar_choice.clone();
-    Ok((b.finish(options), choice))
+    Ok((b.finish(options)?, choice))
 }
 
 /// The function names of a Responses request (and its earlier items), to

@@ -64,7 +64,9 @@ fn columns<'py>(py: Python<'py>, columns: crate::dataset::TokenColumns, spans: b
 fn options(input_format: &str, train_on: &str, date: Option<String>, spans: bool) -> PyResult<RowOptions> {
     let format: RowFormat = input_format.parse()?;
     let train_on: crate::TrainOn = train_on.parse()?;
-    Ok(RowOptions { format, train_on, conversion: ConversionOptions { conversation_start_date: date }, spans })
+    let conversion = ConversionOptions { conversation_start_date: date };
+    conversion.check()?; // once, for the call, not per row
+    Ok(RowOptions { format, train_on, conversion, spans })
 }
 
 fn int32(values: impl Iterator<Item = usize>, what: &str) -> PyResult<Vec<u8>> {

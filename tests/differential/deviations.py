@@ -83,6 +83,10 @@ ERR, DELTA, CHANNEL, RECIPIENT, CONTENT_TYPE = 0, 1, 2, 3, 4
 
 def explain(case: Dict[str, Any], ref: Any, ours: Any, repairs: List[int]) -> Optional[str]:
     """The family of deviations that accounts for this difference, if any."""
+    if effort_refused_early(case, ours):
+        return "effort_refused_early"
+    if token_out_of_range(case, ref, ours):
+        return "token_out_of_range"
     if case["kind"] != "stream" or "steps" not in ref or "steps" not in ours:
         return None
     strict = case["strict"]
@@ -92,6 +96,50 @@ def explain(case: Dict[str, Any], ref: Any, ours: Any, repairs: List[int]) -> Op
     if not strict and repairs and lenient_prefix_matches(moved, ours, min(repairs)):
         return "lenient_repair"
     return None
+
+
+def token_out_of_range(case: Dict[str, Any], ref: Any, ours: Any) -> bool:
+    """Deviation 5: an int no u32 holds is an unknown token id, not the
+    reference's OverflowError: no special token, and decoding names the
+    first id that does not decode."""
+    if case["kind"] != "tokenizer" or ref.get("error", "").split(":")[0] != "OverflowError":
+        return False
+    tokens = case.get("tokens", [case.get("token")])
+    if not any(isinstance(t, int) and not 0 <= t < 2**32 for t in tokens):
+        return False
+    if case["op"] == "is_special":
+        return bool(ours == {"ok": False})
+    error = ours.get("error", "")
+    named = any(error.endswith(f"Invalid token for decoding: {t}") for t in tokens)
+    return error.startswith("HarmonyError: ") and named
+
+
+EFFORTS = ("Low", "Medium", "High")
+
+
+def case_efforts(value: Any) -> Iterator[Any]:
+    """Every ``reasoning_effort`` the case's system contents are given."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == "reasoning_effort":
+                yield v
+            else:
+                yield from case_efforts(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from case_efforts(v)
+
+
+def effort_refused_early(case: Dict[str, Any], ours: Any) -> bool:
+    """Deviation 6: ``with_reasoning_effort`` refuses a value that is not a
+    reasoning effort when it is given (the reference refuses it when the
+    message is rendered, or serializes it with a warning). Ours must be
+    exactly that error, naming the first such value of the case."""
+    bad = [e for e in case_efforts(case) if e is not None and e not in EFFORTS]
+    if not bad or not isinstance(ours, dict):
+        return False
+    expected = f"ValueError: reasoning effort must be Low, Medium or High (a ReasoningEffort) or None, got {bad[0]!r}"
+    return ours.get("error") == expected
 
 
 def constrain_as_content_type(ref: Dict[str, Any], strict: bool) -> Dict[str, Any]:

@@ -24,6 +24,19 @@ def enc() -> HarmonyEncoding:
     return load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
 
 
+@pytest.fixture(scope="session")
+def tokenizer(enc: HarmonyEncoding) -> Any:
+    """llguidance's tokenizer of our own vocabulary (as tiktoken's Encoding
+    wants it) plus our specials, for the grammar tests."""
+    import llguidance.tiktoken
+    import tiktoken
+
+    ranks = {enc.decode_bytes([r]): r for r in range(199_998)}
+    specials = {name: enc.encode(name, allowed_special="all")[0] for name in enc.special_tokens_set}
+    te = tiktoken.Encoding(name="o200k_harmony", pat_str=r"\S+|\s+", mergeable_ranks=ranks, special_tokens=specials)
+    return llguidance.tiktoken.lltokenizer_from_encoding(te, eos_token=specials["<|return|>"])
+
+
 def load_json(relative: str) -> Any:
     return json.loads((TEST_DATA / relative).read_text(encoding="utf-8"))
 

@@ -41,7 +41,11 @@ TEXTS = [
     "tab\there",
 ]
 STRINGS = ["Paris", "", 'say "hi"', "Zürich\n", "東京", "a<b", "x|y", "back\\slash", "tab\t", "<"]
+# Also names with characters a grammar must escape for its engine (DEL, a
+# C1 control, a line separator, non-ASCII): a grammar any of the three
+# engines refused would fail every case of its setup.
 NAMES = ["get_weather", "set_alarm", "lookup", "send_email", "convert", "search_docs", "book", "sum"]
+NAMES += ["we\x7fird", "c1\x85ctl", "line\u2028sep", "ünï_cødé"]
 
 
 def random_schema(rng: random.Random, depth: int = 0) -> Dict[str, Any]:
@@ -67,7 +71,11 @@ def random_schema(rng: random.Random, depth: int = 0) -> Dict[str, Any]:
 
 
 def random_object(rng: random.Random, depth: int = 0) -> Dict[str, Any]:
-    names = rng.sample(["location", "days", "unit", "hour", "label", "loud", "tags", "filter", "n"], rng.randint(1, 4))
+    # Property names a grammar must escape too (a line separator, a C1
+    # control). Not DEL: xgrammar's own schema converter rejects a key
+    # holding it, whatever the structural tag says.
+    keys = ["location", "days", "unit", "hour", "label", "loud", "tags", "filter", "n", "q\u2029p", "c\x85p"]
+    names = rng.sample(keys, rng.randint(1, 4))
     props = {name: random_schema(rng, depth) for name in names}
     required = [n for n in names if rng.random() < 0.5]
     schema: Dict[str, Any] = {"type": "object", "properties": props, "required": required}

@@ -19,7 +19,6 @@ from typing import Any, Dict, List, Tuple
 import llguidance
 import llguidance.tiktoken
 import pytest
-import tiktoken
 
 from conftest import load_cases
 from grammar_cases import case_batch, gbnf_to_lark_with_tokens, llguidance_grammar
@@ -46,15 +45,6 @@ SCHEMAS: Dict[str, Dict[str, Any]] = {
         "required": ["hour", "loud"],
     },
 }
-
-
-@pytest.fixture(scope="module")
-def tokenizer(enc: HarmonyEncoding) -> Any:
-    # Our own vocabulary, as tiktoken's Encoding wants it, plus our specials.
-    ranks = {enc.decode_bytes([r]): r for r in range(199_998)}
-    specials = {name: enc.encode(name, allowed_special="all")[0] for name in enc.special_tokens_set}
-    te = tiktoken.Encoding(name="o200k_harmony", pat_str=r"\S+|\s+", mergeable_ranks=ranks, special_tokens=specials)
-    return llguidance.tiktoken.lltokenizer_from_encoding(te, eos_token=specials["<|return|>"])
 
 
 def conversation(tools: bool = True) -> Conversation:
