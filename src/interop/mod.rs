@@ -59,9 +59,9 @@ impl ConversionOptions {
     /// Refuses a date that is not a calendar date as `YYYY-MM-DD`, naming it.
     pub fn check(&self) -> Result<()> {
         match &self.conversation_start_date {
-            Some(date) if !is_calendar_date(date) => Err(HarmonyError::InvalidArgument(format!(
-                "date must be a calendar date as YYYY-MM-DD, got {date:?}"
-            ))),
+            Some(date) if !is_calendar_date(date) => {
+                Err(HarmonyError::InvalidArgument(format!("date must be a calendar date as YYYY-MM-DD, got {date:?}")))
+            }
             _ => Ok(()),
         }
     }
