@@ -59,7 +59,12 @@ def test_mode_strings_are_checked(enc: HarmonyEncoding) -> None:
 
 
 def test_invalid_content_fails_at_render_as_in_the_reference(enc: HarmonyEncoding) -> None:
-    system = SystemContent.new().with_reasoning_effort("medium")  # type: ignore[arg-type]
+    # with_reasoning_effort refuses it at once (deviation 6); assigned
+    # directly, it fails at render as in the reference.
+    with pytest.raises(ValueError, match="reasoning effort must be Low, Medium or High"):
+        SystemContent.new().with_reasoning_effort("medium")  # type: ignore[arg-type]
+    system = SystemContent.new()
+    system.reasoning_effort = "medium"  # type: ignore[assignment]
     convo = Conversation.from_messages([Message.from_role_and_content(Role.SYSTEM, system)])
     with (
         pytest.warns(UserWarning),
