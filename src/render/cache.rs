@@ -55,6 +55,10 @@ const FORK_DEPTH: usize = 16;
 
 type Shards = Box<[RwLock<Shard>]>;
 
+fn new_shards() -> Shards {
+    (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect()
+}
+
 /// The default budget: 64 MiB of cached messages and tokens.
 pub const DEFAULT_CAPACITY_BYTES: usize = 64 << 20;
 
@@ -86,9 +90,11 @@ struct Shard {
 
 /// The cache. One per process, shared by every encoding (see [`RenderCache::global`]).
 pub struct RenderCache {
-    /// One set of shards per fork depth, created on first use.
-    sets: Box<[OnceLock<Shards>]>,
-    /// The set this process uses: 0, plus one per `after_fork`.
+    /// The shards of a process that has not forked (the hot path).
+    shards: Shards,
+    /// The shards of each fork depth after the first, created on first use.
+    forked: Box<[OnceLock<Shards>]>,
+    /// The set this process uses: 0 (`shards`), plus one per `after_fork`.
     set: AtomicUsize,
     capacity: AtomicUsize,
 }
@@ -271,7 +277,8 @@ impl RenderCache {
     /// A cache holding about `capacity_bytes` (0 disables it).
     pub fn new(capacity_bytes: usize) -> Self {
         RenderCache {
-            sets: (0..FORK_DEPTH).map(|_| OnceLock::new()).collect(),
+            shards: new_shards(),
+            forked: (1..FORK_DEPTH).map(|_| OnceLock::new()).collect(),
             set: AtomicUsize::new(0),
             capacity: AtomicUsize::new(capacity_bytes),
         }
@@ -288,9 +295,18 @@ impl RenderCache {
     }
 
     /// The shards of this process (none past [`FORK_DEPTH`] forks).
+    #[inline]
     fn shards(&self) -> &[RwLock<Shard>] {
-        match self.sets.get(self.set.load(Ordering::Relaxed)) {
-            Some(set) => set.get_or_init(|| (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect()),
+        match self.set.load(Ordering::Relaxed) {
+            0 => &self.shards,
+            set => self.forked_shards(set),
+        }
+    }
+
+    #[cold]
+    fn forked_shards(&self, set: usize) -> &[RwLock<Shard>] {
+        match self.forked.get(set - 1) {
+            Some(shards) => shards.get_or_init(new_shards),
             None => &[],
         }
     }
