@@ -424,7 +424,7 @@ def cmd_tokenize(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -
 def cmd_serve(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> None:
     from .server import serve
 
-    serve(args.host, args.port, args.model, args.delay)
+    serve(args.host, args.port, args.model, args.delay, store_entries=args.store_entries, store_mb=args.store_mb)
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -434,6 +434,15 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000; 0: any free port)")
     parser.add_argument("--model", default="gpt-oss", help="the model name /v1/models reports (default: gpt-oss)")
     parser.add_argument("--delay", type=float, default=0.02, help="seconds between demo tokens (default: 0.02)")
+    parser.add_argument(
+        "--store-entries",
+        type=int,
+        default=1000,
+        help="Responses kept for previous_response_id and GET /v1/responses/{id} (default: 1000; 0: none)",
+    )
+    parser.add_argument(
+        "--store-mb", type=int, default=64, help="megabytes of kept Responses JSON (default: 64); the oldest go first"
+    )
 
 
 def _date(value: str) -> str:

@@ -36,6 +36,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Literal, Optio
 from ._encoding import HarmonyEncoding, HarmonyEncodingName, HarmonyError, load_harmony_encoding
 from ._mode import parse_mode, repair_counts
 from ._models import Message, Role, TextContent
+from ._store import STORE_BYTES, STORE_ENTRIES, ResponseStore
 from .interop import (
     ChatCompletionStream,
     FinishReason,
@@ -51,10 +52,21 @@ logger = logging.getLogger("openai_harmony.server")
 Generator = Callable[[List[int], List[int], Optional[int]], Iterable[int]]
 """``(prompt_tokens, stop_tokens, max_tokens) -> completion tokens``."""
 
-__all__ = ["MAX_BODY_BYTES", "Generator", "HarmonyServer", "demo_generator", "main", "make_server", "serve"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "Generator",
+    "HarmonyServer",
+    "ResponseStore",
+    "demo_generator",
+    "main",
+    "make_server",
+    "serve",
+]
 
 MAX_BODY_BYTES = 32 << 20
 """The largest request body accepted by default (32 MiB); larger ones get 413."""
+
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: "²".isdigit() is true
 
 
 class RequestError(Exception):
@@ -163,14 +175,15 @@ class HarmonyServer(ThreadingHTTPServer):
         encoding: Optional[HarmonyEncoding] = None,
         log_requests: bool = False,
         max_body_bytes: int = MAX_BODY_BYTES,
+        store_entries: int = STORE_ENTRIES,
+        store_bytes: int = STORE_BYTES,
     ) -> None:
         self.generator = generator
         self.max_body_bytes = max_body_bytes
         self.model = model
         self.encoding = encoding or load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
         self.log_requests = log_requests
-        self._responses: Dict[str, List[Json]] = {}
-        self._lock = threading.Lock()
+        self.responses = ResponseStore(store_entries, store_bytes)
         super().__init__(address, _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -185,16 +198,14 @@ class HarmonyServer(ThreadingHTTPServer):
         """The port the server listens on (the one chosen when bound to port 0)."""
         return int(self.server_address[1])
 
-    def store_response(self, response_id: str, items: List[Json]) -> None:
-        """Keeps a response's items for a later ``previous_response_id``."""
-        with self._lock:
-            self._responses[response_id] = items
+    def store_response(self, response: Json, items: List[Json]) -> None:
+        """Keeps a response, and its conversation's items for a later
+        ``previous_response_id``, in the bounded store."""
+        self.responses.put(response, items)
 
     def stored_items(self, response_id: str) -> Optional[List[Json]]:
         """The items kept for a response id, if any."""
-        with self._lock:
-            items = self._responses.get(response_id)
-            return None if items is None else list(items)
+        return self.responses.items(response_id)
 
 
 def make_server(
@@ -206,11 +217,16 @@ def make_server(
     encoding: Optional[HarmonyEncoding] = None,
     log_requests: bool = False,
     max_body_bytes: int = MAX_BODY_BYTES,
+    store_entries: int = STORE_ENTRIES,
+    store_bytes: int = STORE_BYTES,
 ) -> HarmonyServer:
     """A server bound to ``host:port`` (port 0: any free port, see ``.port``);
     run it with ``serve_forever()``. ``log_requests`` logs each request
     (method, path, status, time) to the ``openai_harmony.server`` logger; a
-    body over ``max_body_bytes`` is refused with 413."""
+    body over ``max_body_bytes`` is refused with 413. Responses are kept
+    for ``previous_response_id`` and ``GET``/``DELETE /v1/responses/{id}``
+    up to ``store_entries`` of them and ``store_bytes`` of their JSON, the
+    least recently used dropped first (``"store": false`` keeps none)."""
     return HarmonyServer(
         (host, port),
         generator,
@@ -218,6 +234,8 @@ def make_server(
         encoding=encoding,
         log_requests=log_requests,
         max_body_bytes=max_body_bytes,
+        store_entries=store_entries,
+        store_bytes=store_bytes,
     )
 
 
@@ -243,21 +261,19 @@ class _Handler(BaseHTTPRequestHandler):
             elapsed = (time.perf_counter() - started) * 1000
             logger.info("%s %s %s %.1f ms", method, path, getattr(self, "_status", 0) or "-", elapsed)
 
-    def _send_text(self, status: int, text: str, content_type: str) -> None:
+    def _send_text(self, status: int, text: str, content_type: str, headers: Optional[Dict[str, str]] = None) -> None:
         data = text.encode()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
-    def _send_json(self, status: int, body: Json) -> None:
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+    def _send_json(self, status: int, body: Json, headers: Optional[Dict[str, str]] = None) -> None:
+        self._send_text(status, json.dumps(body, ensure_ascii=False), "application/json", headers)
 
     def _start_events(self) -> None:
         self._streaming = True
@@ -277,12 +293,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _read_json(self) -> Json:
+        lengths = {v.strip() for v in self.headers.get_all("Content-Length") or []}
+        if len(lengths) > 1:
+            # Which one frames the body is ambiguous (request smuggling).
+            self.close_connection = True
+            raise RequestError(400, f"conflicting Content-Length headers: {', '.join(sorted(lengths))}")
         length = self.headers.get("Content-Length")
         if length is None:
             if self.headers.get("Transfer-Encoding"):
                 self.close_connection = True
             raise RequestError(411, "a Content-Length header is required")
-        if not length.strip().isdigit():
+        if not _DIGITS.fullmatch(length.strip()):
             # Negative, or not a number: the body cannot be found, so the
             # connection cannot be reused.
             self.close_connection = True
@@ -294,7 +315,9 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(size)
         try:
             body = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        except ValueError as error:
+            # Not JSON, not UTF-8, or an integer of more digits than Python
+            # converts (sys.get_int_max_str_digits).
             raise RequestError(400, f"the request body is not valid JSON: {error}") from None
         except RecursionError:
             raise RequestError(400, "the request body is JSON nested too deeply") from None
@@ -319,48 +342,97 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- routing ------------------------------------------------------------
 
+    # Each method goes through one dispatcher: a known path with another
+    # method is 405 (with Allow), an unknown path 404, whatever the method.
     def do_GET(self) -> None:
-        started = time.perf_counter()
-        try:
-            self._get()
-        finally:
-            self._log_done("GET", started)
+        self._dispatch()
+
+    def do_HEAD(self) -> None:
+        self._dispatch()
 
     def do_POST(self) -> None:
-        started = time.perf_counter()
-        try:
-            self._post()
-        finally:
-            self._log_done("POST", started)
+        self._dispatch()
 
-    def _get(self) -> None:
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_PATCH(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def do_OPTIONS(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        started = time.perf_counter()
+        method = self.command
         path = self.path.split("?", 1)[0].rstrip("/")
+        self._streaming = False
+        try:
+            allowed = _allowed_methods(path)
+            if allowed is not None and method in allowed:
+                if method in ("GET", "HEAD"):
+                    self._get(path)
+                elif method == "DELETE":
+                    self._delete(path)
+                else:
+                    self._post(path)
+                return
+            self._drain()
+            if allowed is None:
+                raise RequestError(404, f"no route for {method} {path}", code="not_found")
+            headers = {"Allow": ", ".join(allowed)}
+            if method == "OPTIONS":
+                self._send_text(204, "", "text/plain", headers)
+                return
+            error = RequestError(405, f"{method} is not allowed on {path} (allowed: {', '.join(allowed)})")
+            self._send_json(405, error.body, headers)
+        except RequestError as error:
+            self._send_json(error.status, error.body)
+        finally:
+            self._log_done(method, started)
+
+    def _drain(self) -> None:
+        """Reads an unrouted request's body, so the connection can be reused."""
+        length = (self.headers.get("Content-Length") or "").strip()
+        if _DIGITS.fullmatch(length) and int(length) <= self.server.max_body_bytes:
+            self.rfile.read(int(length))
+        elif length or self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+
+    def _get(self, path: str) -> None:
         if path == "/metrics":
             self._send_text(200, _metrics(), "text/plain; version=0.0.4")
         elif path == "/v1/models":
             model = {"id": self.server.model, "object": "model", "created": 0, "owned_by": "openai"}
             self._send_json(200, {"object": "list", "data": [model]})
-        elif path.startswith("/v1/models/") and path[len("/v1/models/") :] == self.server.model:
+        elif path.startswith("/v1/models/"):
+            name = path[len("/v1/models/") :]
+            if name != self.server.model:
+                raise RequestError(404, f"The model '{name}' does not exist", param="model", code="model_not_found")
             self._send_json(200, {"id": self.server.model, "object": "model", "created": 0, "owned_by": "openai"})
         else:
-            self._send_json(404, RequestError(404, f"no route for GET {path}", code="not_found").body)
+            response_id = path[len("/v1/responses/") :]
+            response = self.server.responses.response(response_id)
+            if response is None:
+                raise _response_not_found(response_id)
+            self._send_json(200, response)
 
-    def _post(self) -> None:
-        path = self.path.split("?", 1)[0].rstrip("/")
+    def _delete(self, path: str) -> None:
+        response_id = path[len("/v1/responses/") :]
+        if not self.server.responses.delete(response_id):
+            raise _response_not_found(response_id)
+        self._send_json(200, {"id": response_id, "object": "response", "deleted": True})
+
+    def _post(self, path: str) -> None:
         routes: Dict[str, Callable[[Json], None]] = {
             "/v1/chat/completions": self._chat_completions,
             "/v1/responses": self._responses,
         }
-        self._streaming = False
         try:
-            route = routes.get(path)
-            if route is None:
-                # Drain the body so the connection can be reused.
-                length = self.headers.get("Content-Length")
-                if length is not None and length.isdigit():
-                    self.rfile.read(int(length))
-                raise RequestError(404, f"no route for POST {path}", code="not_found")
-            route(self._read_json())
+            routes[path](self._read_json())
         except RequestError as error:
             self._send_json(error.status, error.body)
         except HarmonyError as error:
@@ -464,7 +536,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             response["usage"] = _responses_usage(enc, len(prompt.tokens), len(tokens), messages)
             if store:
-                self.server.store_response(response["id"], [*(previous or []), *inputs, *response["output"]])
+                self.server.store_response(response, [*(previous or []), *inputs, *response["output"]])
             self._send_json(200, response)
             return
 
@@ -487,11 +559,26 @@ class _Handler(BaseHTTPRequestHandler):
             final = last.get("response") if last is not None else None
             if not isinstance(final, dict):
                 final = stream.response("completed" if run.stopped else "incomplete")
-            self.server.store_response(stream.id, [*(previous or []), *inputs, *final.get("output", [])])
+            self.server.store_response(final, [*(previous or []), *inputs, *final.get("output", [])])
 
     def _send_event(self, event: Json) -> None:
         data = json.dumps(event, ensure_ascii=False)
         self._send_chunk(f"event: {event['type']}\ndata: {data}\n\n")
+
+
+def _allowed_methods(path: str) -> Optional[List[str]]:
+    """The methods a path answers, or None for a path the server does not have."""
+    if path in ("/metrics", "/v1/models") or path.startswith("/v1/models/"):
+        return ["GET", "HEAD"]
+    if path in ("/v1/chat/completions", "/v1/responses"):
+        return ["POST"]
+    if path.startswith("/v1/responses/") and "/" not in path[len("/v1/responses/") :]:
+        return ["GET", "HEAD", "DELETE"]
+    return None
+
+
+def _response_not_found(response_id: str) -> RequestError:
+    return RequestError(404, f"Response with id '{response_id}' not found.", code="not_found")
 
 
 def _responses_usage(
@@ -518,6 +605,26 @@ def _responses_usage(
 # --- demo -------------------------------------------------------------------
 
 
+def _first_function(prompt: str) -> Optional[str]:
+    """The first function the developer message declares, in one pass over
+    the prompt (a user's text holding `namespace functions {` many times
+    costs no more than any other text)."""
+    start = prompt.find("<|start|>developer<|message|>")
+    if start < 0:
+        return None
+    end = prompt.find("<|end|>", start)
+    message = prompt[start : end if end >= 0 else len(prompt)]
+    at = message.find("namespace functions {")
+    if at < 0:
+        return None
+    for line in message[at + len("namespace functions {") :].split("\n"):
+        line = line.strip()
+        if line and not line.startswith("//"):
+            m = re.match(r"type (\w+) =", line)
+            return m.group(1) if m else None
+    return None
+
+
 def demo_generator(encoding: Optional[HarmonyEncoding] = None, delay: float = 0.0) -> Generator:
     """A generator that ignores what the prompt asks and replays a canned
     completion: when the prompt declares function tools and its last message
@@ -529,14 +636,14 @@ def demo_generator(encoding: Optional[HarmonyEncoding] = None, delay: float = 0.
     def completion(prompt_tokens: List[int]) -> List[int]:
         text = enc.decode(prompt_tokens)
         last = text.rsplit("<|start|>", 2)[-2] if text.count("<|start|>") >= 2 else ""
-        tool = re.search(r"namespace functions \{\s*(?://[^\n]*\n\s*)*type (\w+) =", text)
+        tool = _first_function(text)
         if tool and not last.startswith("functions."):
             thinking = "The user's question needs a tool. Call it."
             tokens = enc.render(Message.from_role_and_content(Role.ASSISTANT, thinking).with_channel("analysis"))[2:]
             call = (
                 Message.from_role_and_content(Role.ASSISTANT, "{}")
                 .with_channel("commentary")
-                .with_recipient(f"functions.{tool.group(1)}")
+                .with_recipient(f"functions.{tool}")
                 .with_content_type("<|constrain|>json")
             )
             return tokens + enc.render(call)
@@ -560,11 +667,30 @@ def demo_generator(encoding: Optional[HarmonyEncoding] = None, delay: float = 0.
     return generate
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, model: str = "gpt-oss", delay: float = 0.02) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    model: str = "gpt-oss",
+    delay: float = 0.02,
+    *,
+    store_entries: int = STORE_ENTRIES,
+    store_mb: int = STORE_BYTES >> 20,
+) -> None:
     """Serves the demo generator until Ctrl-C or SIGTERM, logging each request."""
+    if store_entries < 0 or store_mb < 0:
+        raise ValueError("--store-entries and --store-mb must not be negative")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     encoding = load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
-    server = make_server(demo_generator(encoding, delay), host, port, model, encoding=encoding, log_requests=True)
+    server = make_server(
+        demo_generator(encoding, delay),
+        host,
+        port,
+        model,
+        encoding=encoding,
+        log_requests=True,
+        store_entries=store_entries,
+        store_bytes=store_mb << 20,
+    )
     main = threading.current_thread() is threading.main_thread()
     previous = signal.getsignal(signal.SIGTERM)
     if main:
@@ -596,7 +722,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     add_serve_arguments(parser)
     args = parser.parse_args(argv)
-    serve(args.host, args.port, args.model, args.delay)
+    serve(args.host, args.port, args.model, args.delay, store_entries=args.store_entries, store_mb=args.store_mb)
 
 
 if __name__ == "__main__":

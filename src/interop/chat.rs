@@ -23,7 +23,18 @@ use crate::grammar::ToolChoice;
 ///   from `functions.NAME` found through `tool_call_id`;
 /// - reasoning dropped from turns a final answer has closed.
 pub fn conversation_from_chat_completions(request: &Value, options: &ConversionOptions) -> Result<Conversation> {
-    build(request)?.finish(options)
+    let b = build(request)?;
+    require_messages(request)?;
+    b.finish(options)
+}
+
+/// A request to answer must hold a message to answer (the tool names of a
+/// request need none).
+fn require_messages(request: &Value) -> Result<()> {
+    match request.get("messages") {
+        Some(Value::Array(messages)) if messages.is_empty() => Err(invalid("messages must hold at least one message")),
+        _ => Ok(()),
+    }
 }
 
 /// The conversation and the grammar's tool choice of a Chat Completions request.
@@ -32,6 +43,7 @@ pub(crate) fn chat_conversation_and_choice(
     options: &ConversionOptions,
 ) -> Result<(Conversation, ToolChoice)> {
     let b = build(request)?;
+    require_messages(request)?;
     let choice = b.grammar_choice.clone();
     Ok((b.finish(options)?, choice))
 }

@@ -30,7 +30,19 @@ pub fn conversation_from_responses(
     previous_items: Option<&[Value]>,
     options: &ConversionOptions,
 ) -> Result<Conversation> {
-    build(request, previous_items)?.finish(options)
+    let b = build(request, previous_items)?;
+    require_input(request)?;
+    b.finish(options)
+}
+
+/// A request to answer must say what to answer: `input`, a string or at
+/// least one item (the tool names of a request need none).
+fn require_input(request: &Value) -> Result<()> {
+    match request.get("input") {
+        None | Some(Value::Null) => Err(invalid("input is required")),
+        Some(Value::Array(items)) if items.is_empty() => Err(invalid("input must hold at least one item")),
+        _ => Ok(()),
+    }
 }
 
 /// The conversation and the grammar's tool choice of a Responses request.
@@ -40,6 +52,7 @@ pub(crate) fn responses_conversation_and_choice(
     options: &ConversionOptions,
 ) -> Result<(Conversation, ToolChoice)> {
     let b = build(request, previous_items)?;
+    require_input(request)?;
     let choice = b.grammar_choice.clone();
     Ok((b.finish(options)?, choice))
 }
