@@ -29,7 +29,6 @@ import signal
 import sys
 import threading
 import time
-import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Literal, Optional, Sequence, Tuple
 
@@ -531,9 +530,7 @@ class _Handler(BaseHTTPRequestHandler):
                 tokens, Role.ASSISTANT, strict=False, tools=prompt.tools
             )
             status: Literal["completed", "incomplete"] = "completed" if run.stopped else "incomplete"
-            response = response_from_harmony(
-                messages, request, previous, status=status, model=model, id=f"resp_{uuid.uuid4().hex}"
-            )
+            response = response_from_harmony(messages, request, previous, status=status, model=model)
             response["usage"] = _responses_usage(enc, len(prompt.tokens), len(tokens), messages)
             if store:
                 self.server.store_response(response, [*(previous or []), *inputs, *response["output"]])

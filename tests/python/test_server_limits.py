@@ -127,6 +127,17 @@ def test_the_responses_store_is_bounded_and_can_be_read_and_emptied(served: harm
     assert status == 200 and send(served, "GET", f"/v1/responses/{doc['id']}")[0] == 404
 
 
+def test_one_response_id_format(served: harmony_server.HarmonyServer) -> None:
+    import re
+
+    status, doc = post(served, "/v1/responses", {"model": MODEL, "input": "hi"})
+    assert status == 200
+    status, _, data = send(served, "POST", "/v1/responses", json.dumps({"input": "hi", "stream": True}).encode())
+    streamed = [json.loads(line[6:]) for line in data.decode().splitlines() if line.startswith("data: ")]
+    ids = {doc["id"], streamed[0]["response"]["id"]}
+    assert all(re.fullmatch(r"resp_[0-9A-Za-z]{24}", i) for i in ids), ids
+
+
 def test_the_store_counts_bytes() -> None:
     store = harmony_server.ResponseStore(max_entries=100, max_bytes=10_000)
     for i in range(50):
