@@ -164,6 +164,9 @@ class HarmonyServer(ThreadingHTTPServer):
     """The HTTP server: the generator, the encoding and the stored responses."""
 
     daemon_threads = True
+    # The listen backlog: a burst of connections waits in the kernel's
+    # queue rather than being refused (socketserver's default is 5).
+    request_queue_size = 1024
 
     def __init__(
         self,
