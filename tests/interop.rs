@@ -463,3 +463,30 @@ fn chat_completion_objects_are_built_in_the_core() {
         "length"
     );
 }
+
+#[test]
+fn prompts_carry_the_sampling_fields_checked_once() {
+    let enc = enc();
+    let opts = options("2026-12-06");
+    let chat = |extra: Value| {
+        let mut request = json!({"messages": [{"role": "user", "content": "hi"}]});
+        request.as_object_mut().expect("object").extend(extra.as_object().expect("object").clone());
+        enc.prompt_for_chat_completions(&request, &opts)
+    };
+    let p = chat(json!({})).expect("prompt");
+    assert_eq!((p.max_tokens, p.n, p.input_items.len()), (None, 1, 0));
+    let p = chat(json!({"max_tokens": 7, "max_completion_tokens": 5, "n": 2})).expect("prompt");
+    assert_eq!((p.max_tokens, p.n), (Some(5), 2));
+    assert_eq!(chat(json!({"max_tokens": 1u64 << 40})).expect("prompt").max_tokens, Some(u32::MAX));
+    for (field, value) in [("max_tokens", json!(0)), ("max_completion_tokens", json!(1.5)), ("n", json!("2"))] {
+        let err = chat(json!({ field: value })).expect_err("refused");
+        assert_eq!(err.param(), Some(field), "{err}");
+        assert!(err.to_string().ends_with(&format!("{field} must be a positive integer")), "{err}");
+    }
+    let p = enc.prompt_for_responses(&json!({"input": "hi", "max_output_tokens": 16}), None, &opts).expect("prompt");
+    assert_eq!(p.max_tokens, Some(16));
+    assert_eq!(p.input_items, vec![json!({"type": "message", "role": "user", "content": "hi"})]);
+    let items = json!([{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}]);
+    let p = enc.prompt_for_responses(&json!({ "input": items.clone() }), None, &opts).expect("prompt");
+    assert_eq!(Value::Array(p.input_items), items);
+}

@@ -200,7 +200,7 @@ def prompt_for(
     request_json: str,
     previous_items_json: Optional[str] = None,
     date: Optional[str] = None,
-) -> Tuple[List[int], List[int], str, List[str]]: ...
+) -> Tuple[List[int], List[int], str, List[str], Optional[int], int, str]: ...
 
 @final
 class ChatCompletionStream:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, Iterator, List, Literal, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, Iterator, List, Literal, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _native
 from ._encoding import Diagnostic, HarmonyEncoding, _diagnostics, _log_repairs, _messages
@@ -320,20 +320,28 @@ class Prompt:
     (``<|return|>`` and ``<|call|>``), the conversation behind them, and the
     recipients it declares (``tools``: pass them to the reply's parser, e.g.
     ``parse_messages_from_completion_tokens(tokens, role, tools=prompt.tools)``,
-    so that it maps damaged recipients to them)."""
+    so that it maps damaged recipients to them).
+
+    Also the request's sampling fields, checked once here: ``max_tokens``
+    (``max_completion_tokens``/``max_tokens``, or ``max_output_tokens``; a
+    positive integer or None), ``n`` (the choices asked for, 1 by default)
+    and, for Responses, ``input_items`` (the ``input`` as items, what a
+    server keeps for the next ``previous_response_id``)."""
 
     tokens: List[int]
     stop_tokens: List[int]
     conversation: Conversation
     tools: List[str] = field(default_factory=list)
+    max_tokens: Optional[int] = None
+    n: int = 1
+    input_items: List[Json] = field(default_factory=list)
 
 
 def prompt_for_chat_completions(
     encoding: HarmonyEncoding, request: Mapping[str, Any], *, date: Optional[str] = None
 ) -> Prompt:
     """The prompt and stop tokens for a Chat Completions request."""
-    tokens, stop, convo, tools = _native.prompt_for(encoding._inner, "chat", _dump(request), None, date)
-    return Prompt(tokens, stop, Conversation.from_json(convo), tools)
+    return _prompt(_native.prompt_for(encoding._inner, "chat", _dump(request), None, date))
 
 
 def prompt_for_responses(
@@ -344,10 +352,12 @@ def prompt_for_responses(
     date: Optional[str] = None,
 ) -> Prompt:
     """The prompt and stop tokens for a Responses request after earlier items."""
-    tokens, stop, convo, tools = _native.prompt_for(
-        encoding._inner, "responses", _dump(request), _dump_items(previous_items), date
-    )
-    return Prompt(tokens, stop, Conversation.from_json(convo), tools)
+    return _prompt(_native.prompt_for(encoding._inner, "responses", _dump(request), _dump_items(previous_items), date))
+
+
+def _prompt(raw: Tuple[List[int], List[int], str, List[str], Optional[int], int, str]) -> Prompt:
+    tokens, stop, convo, tools, max_tokens, n, input_items = raw
+    return Prompt(tokens, stop, Conversation.from_json(convo), tools, max_tokens, n, json.loads(input_items))
 
 
 def completion_grammar_for_chat_completions(

@@ -137,29 +137,6 @@ def _metrics() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _max_tokens(request: Json, *fields: str) -> Optional[int]:
-    for field in fields:
-        value = request.get(field)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise RequestError(400, f"{field} must be a positive integer", param=field)
-        return value
-    return None
-
-
-def _input_items(request: Json) -> List[Json]:
-    """The request's ``input`` as a list of items (a string is one user message)."""
-    value = request.get("input")
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [{"type": "message", "role": "user", "content": value}]
-    if isinstance(value, list):
-        return [dict(item) if isinstance(item, dict) else item for item in value]
-    raise RequestError(400, "input must be a string or an array of items", param="input")
-
-
 class HarmonyServer(ThreadingHTTPServer):
     """The HTTP server: the generator, the encoding and the stored responses."""
 
@@ -455,13 +432,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _chat_completions(self, request: Json) -> None:
         enc = self.server.encoding
-        n = request.get("n")
-        if n is not None and n != 1:
-            raise RequestError(400, "only n=1 is supported", param="n")
-        max_tokens = _max_tokens(request, "max_completion_tokens", "max_tokens")
         prompt = prompt_for_chat_completions(enc, request)
+        if prompt.n != 1:
+            raise RequestError(400, "only n=1 is supported", param="n")
         model = self._model(request)
-        run = _Run(self.server.generator, prompt.tokens, prompt.stop_tokens, max_tokens)
+        run = _Run(self.server.generator, prompt.tokens, prompt.stop_tokens, prompt.max_tokens)
 
         if not request.get("stream"):
             tokens = list(run)
@@ -520,11 +495,10 @@ class _Handler(BaseHTTPRequestHandler):
                     param="previous_response_id",
                     code="previous_response_not_found",
                 )
-        max_tokens = _max_tokens(request, "max_output_tokens")
-        inputs = _input_items(request)
         prompt = prompt_for_responses(enc, request, previous)
+        inputs = prompt.input_items
         model = self._model(request)
-        run = _Run(self.server.generator, prompt.tokens, prompt.stop_tokens, max_tokens)
+        run = _Run(self.server.generator, prompt.tokens, prompt.stop_tokens, prompt.max_tokens)
         store = request.get("store", True) is not False
 
         if not request.get("stream"):

@@ -107,6 +107,17 @@ pub struct Prompt {
     /// parser of the reply maps damaged recipients to them
     /// ([`StreamableParser::with_tools`](crate::StreamableParser::with_tools)).
     pub tools: Vec<String>,
+    /// The most tokens to sample: Chat Completions' `max_completion_tokens`
+    /// (or the older `max_tokens`), Responses' `max_output_tokens`; each a
+    /// positive integer (a larger one than a `u32` holds is `u32::MAX`).
+    pub max_tokens: Option<u32>,
+    /// How many choices to sample (Chat Completions' `n`, a positive
+    /// integer; 1 by default and for Responses).
+    pub n: u32,
+    /// The request's `input` as items (a string is one user `message`): what
+    /// a server keeps, after the earlier items, for the next
+    /// `previous_response_id`. Empty for Chat Completions.
+    pub input_items: Vec<serde_json::Value>,
 }
 
 impl HarmonyEncoding {
@@ -117,7 +128,13 @@ impl HarmonyEncoding {
         options: &ConversionOptions,
     ) -> Result<Prompt> {
         let conversation = conversation_from_chat_completions(request, options)?;
-        self.prompt_for(conversation)
+        let mut prompt = self.prompt_for(conversation)?;
+        prompt.max_tokens = match positive(request, "max_completion_tokens")? {
+            Some(n) => Some(n),
+            None => positive(request, "max_tokens")?,
+        };
+        prompt.n = positive(request, "n")?.unwrap_or(1);
+        Ok(prompt)
     }
 
     /// The prompt and stop tokens for a Responses request, after the items
@@ -130,7 +147,16 @@ impl HarmonyEncoding {
         options: &ConversionOptions,
     ) -> Result<Prompt> {
         let conversation = conversation_from_responses(request, previous_items, options)?;
-        self.prompt_for(conversation)
+        let mut prompt = self.prompt_for(conversation)?;
+        prompt.max_tokens = positive(request, "max_output_tokens")?;
+        prompt.input_items = match request.get("input") {
+            Some(serde_json::Value::String(text)) => {
+                vec![serde_json::json!({"type": "message", "role": "user", "content": text})]
+            }
+            Some(serde_json::Value::Array(items)) => items.clone(),
+            _ => Vec::new(),
+        };
+        Ok(prompt)
     }
 
     /// The completion grammar for the prompt of a Chat Completions request:
@@ -163,7 +189,26 @@ impl HarmonyEncoding {
         let tokens =
             self.render_conversation_for_completion(&conversation.messages, crate::chat::Role::Assistant, None)?;
         let tools = conversation.declared_recipients();
-        Ok(Prompt { conversation, tokens, stop_tokens: self.stop_tokens_for_assistant_actions(), tools })
+        Ok(Prompt {
+            conversation,
+            tokens,
+            stop_tokens: self.stop_tokens_for_assistant_actions(),
+            tools,
+            max_tokens: None,
+            n: 1,
+            input_items: Vec::new(),
+        })
+    }
+}
+
+/// A request's optional positive integer `field` (absent or `null`: none).
+fn positive(request: &serde_json::Value, field: &str) -> Result<Option<u32>> {
+    match request.get(field) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(value) => match value.as_u64() {
+            Some(n) if n >= 1 => Ok(Some(u32::try_from(n).unwrap_or(u32::MAX))),
+            _ => Err(HarmonyError::invalid_request(format!("{field} must be a positive integer"))),
+        },
     }
 }
 

@@ -194,7 +194,7 @@ pub(crate) fn prompt_for<'py>(
     date: Option<String>,
 ) -> PyResult<PromptTuple<'py>> {
     let api = api_of(api)?;
-    let (prompt, conversation) = Call::enter().detach(py, || {
+    let prompt = Call::enter().detach(py, || {
         let request = parse(request_json)?;
         let previous = parse_items(previous_items_json)?;
         let options = options(date);
@@ -203,14 +203,17 @@ pub(crate) fn prompt_for<'py>(
             Api::Responses => encoding.inner.prompt_for_responses(&request, previous.as_deref(), &options),
         }?;
         let conversation = to_json(&prompt.conversation)?;
-        Ok::<_, PyErr>((prompt, conversation))
+        let input_items = to_json(&prompt.input_items)?;
+        Ok::<_, PyErr>((prompt, conversation, input_items))
     })?;
-    Ok((token_list(py, &prompt.tokens)?, prompt.stop_tokens, conversation, prompt.tools))
+    let (prompt, conversation, input_items) = prompt;
+    let tokens = token_list(py, &prompt.tokens)?;
+    Ok((tokens, prompt.stop_tokens, conversation, prompt.tools, prompt.max_tokens, prompt.n, input_items))
 }
 
 /// What `prompt_for` returns: tokens, stop tokens, the conversation as JSON,
-/// the declared recipients.
-type PromptTuple<'py> = (Bound<'py, PyList>, Vec<Rank>, String, Vec<String>);
+/// the declared recipients, the token budget, the choices, the input items as JSON.
+type PromptTuple<'py> = (Bound<'py, PyList>, Vec<Rank>, String, Vec<String>, Option<u32>, u32, String);
 
 /// The completion grammar for a request's prompt; `api` is `"chat"` or
 /// `"responses"`, `syntax` as for `completion_grammar`.
