@@ -490,3 +490,23 @@ fn prompts_carry_the_sampling_fields_checked_once() {
     let p = enc.prompt_for_responses(&json!({ "input": items.clone() }), None, &opts).expect("prompt");
     assert_eq!(Value::Array(p.input_items), items);
 }
+
+#[test]
+fn a_chat_stream_ends_with_the_usage_chunk_when_asked() {
+    let enc = enc();
+    let reply = enc.encode_with_special_tokens("<|channel|>final<|message|>Hi<|return|>");
+    let run = |request: Value| {
+        let mut stream = ChatCompletionStream::new(enc.clone(), ToolNames::new(), "m").with_usage_for(&request, 42);
+        stream.process_tokens(&reply).expect("chunks");
+        stream.finish(None).expect("finish")
+    };
+    let asked = run(json!({"stream_options": {"include_usage": true}}));
+    let last = asked.last().expect("a chunk");
+    assert_eq!(last["choices"], json!([]));
+    let n = reply.len();
+    assert_eq!(last["usage"], json!({"prompt_tokens": 42, "completion_tokens": n, "total_tokens": 42 + n}));
+    assert_eq!(asked[asked.len() - 2]["choices"][0]["finish_reason"], "stop");
+    for request in [json!({}), json!({"stream_options": {"include_usage": false}})] {
+        assert!(run(request).iter().all(|c| c.get("usage").is_none()));
+    }
+}

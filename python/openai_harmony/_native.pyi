@@ -211,6 +211,7 @@ class ChatCompletionStream:
         model: Optional[str] = None,
         id: Optional[str] = None,
         created: Optional[int] = None,
+        prompt_tokens: Optional[int] = None,
     ) -> ChatCompletionStream: ...
     @property
     def id(self) -> str: ...

@@ -126,6 +126,9 @@ class ChatCompletionStream:
     argument fragments). ``finish()`` returns the last chunk with the
     ``finish_reason``: ``stop``, ``tool_calls``, or ``length`` when the last
     token was not a stop token. Malformed output is repaired, not raised.
+    With ``prompt_tokens`` (the prompt's length) and a request asking
+    ``stream_options.include_usage``, ``finish()`` also returns the usage
+    chunk (``choices: []``; the completion tokens are those fed).
     """
 
     def __init__(
@@ -136,8 +139,11 @@ class ChatCompletionStream:
         model: Optional[str] = None,
         id: Optional[str] = None,
         created: Optional[int] = None,
+        prompt_tokens: Optional[int] = None,
     ) -> None:
-        self._inner = _native.ChatCompletionStream(encoding._inner, _dump_opt(request), model, id, created)
+        self._inner = _native.ChatCompletionStream(
+            encoding._inner, _dump_opt(request), model, id, created, prompt_tokens
+        )
 
     @property
     def id(self) -> str:

@@ -454,29 +454,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, body)
             return
 
-        stream = ChatCompletionStream(enc, request, model=model, created=int(time.time()))
+        stream = ChatCompletionStream(
+            enc, request, model=model, created=int(time.time()), prompt_tokens=len(prompt.tokens)
+        )
         self._start_events()
         for token in run:
             for chunk in stream.process(token):
                 self._send_chunk(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n")
-        finish = stream.finish(run.finish_reason)
-        for chunk in finish:
+        for chunk in stream.finish(run.finish_reason):  # with the usage chunk when asked
             self._send_chunk(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n")
-        options = request.get("stream_options")
-        if isinstance(options, dict) and options.get("include_usage"):
-            usage_chunk: Json = {
-                "id": stream.id,
-                "object": "chat.completion.chunk",
-                "created": finish[-1]["created"] if finish else int(time.time()),
-                "model": model,
-                "choices": [],
-                "usage": {
-                    "prompt_tokens": len(prompt.tokens),
-                    "completion_tokens": len(run.tokens),
-                    "total_tokens": len(prompt.tokens) + len(run.tokens),
-                },
-            }
-            self._send_chunk(f"data: {json.dumps(usage_chunk)}\n\n")
         self._send_chunk("data: [DONE]\n\n")
         self._end_events()
 

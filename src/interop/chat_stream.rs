@@ -63,6 +63,9 @@ pub struct ChatCompletionStream {
     current: Option<Current>,
     tool_calls: usize,
     finished: bool,
+    /// With `stream_options.include_usage`: the prompt's length, for the
+    /// usage chunk [`finish`](Self::finish) adds.
+    usage: Option<usize>,
 }
 
 impl ChatCompletionStream {
@@ -82,7 +85,17 @@ impl ChatCompletionStream {
             current: None,
             tool_calls: 0,
             finished: false,
+            usage: None,
         }
+    }
+
+    /// Ends the stream with the usage chunk (`choices: []`, `usage`:
+    /// `prompt_tokens`, `completion_tokens` (the tokens fed), `total_tokens`)
+    /// when the request asks for it with `stream_options.include_usage`.
+    pub fn with_usage_for(mut self, request: &Value, prompt_tokens: usize) -> Self {
+        let asked = request.pointer("/stream_options/include_usage").and_then(Value::as_bool).unwrap_or(false);
+        self.usage = asked.then_some(prompt_tokens);
+        self
     }
 
     /// Uses this completion id instead of a fresh one.
@@ -153,6 +166,16 @@ impl ChatCompletionStream {
         let reason = reason.unwrap_or_else(|| self.inferred_reason());
         let delta = self.delta(json!({}));
         chunks.push(self.chunk(delta, Some(reason)));
+        if let Some(prompt_tokens) = self.usage {
+            chunks.push(json!({
+                "id": self.id,
+                "object": "chat.completion.chunk",
+                "created": self.created,
+                "model": self.model,
+                "choices": [],
+                "usage": usage(prompt_tokens, self.parser.tokens().len()),
+            }));
+        }
         self.finished = true;
         Ok(chunks)
     }
@@ -238,4 +261,13 @@ impl ChatCompletionStream {
             }],
         })
     }
+}
+
+/// A Chat Completions `usage` object.
+pub fn usage(prompt_tokens: usize, completion_tokens: usize) -> Value {
+    json!({
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    })
 }

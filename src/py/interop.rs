@@ -253,18 +253,22 @@ pub(crate) struct PyChatCompletionStream {
 #[pymethods]
 impl PyChatCompletionStream {
     #[new]
-    #[pyo3(signature = (encoding, request_json = None, model = None, id = None, created = None))]
+    #[pyo3(signature = (encoding, request_json = None, model = None, id = None, created = None, prompt_tokens = None))]
     fn new(
         encoding: &PyHarmonyEncoding,
         request_json: Option<&str>,
         model: Option<&str>,
         id: Option<String>,
         created: Option<u64>,
+        prompt_tokens: Option<usize>,
     ) -> PyResult<Self> {
         let request = request_json.map(parse).transpose()?;
         let model = interop::model_of(request.as_ref(), model);
         let mut inner =
             ChatCompletionStream::new(encoding.inner.clone(), names("chat", request.as_ref(), None)?, &model);
+        if let (Some(request), Some(n)) = (&request, prompt_tokens) {
+            inner = inner.with_usage_for(request, n);
+        }
         if let Some(id) = id {
             inner = inner.with_id(id);
         }
