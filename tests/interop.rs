@@ -510,3 +510,26 @@ fn a_chat_stream_ends_with_the_usage_chunk_when_asked() {
         assert!(run(request).iter().all(|c| c.get("usage").is_none()));
     }
 }
+
+#[test]
+fn the_final_response_carries_its_usage_with_the_reasoning_counted() {
+    let enc = enc();
+    let reply = enc.encode_with_special_tokens(
+        "<|channel|>analysis<|message|>Think it over.<|end|><|start|>assistant<|channel|>final<|message|>Hi<|return|>",
+    );
+    let mut stream = ResponsesStream::new(enc.clone(), ToolNames::new(), "m", None).with_prompt_tokens(30);
+    stream.process_tokens(&reply).expect("events");
+    let events = stream.finish(None).expect("finish");
+    let usage = &events.last().expect("an event")["response"]["usage"];
+    let reasoning = enc.encode_ordinary("Think it over.").len();
+    assert_eq!(usage["input_tokens"], 30);
+    assert_eq!(usage["output_tokens"], reply.len());
+    assert_eq!(usage["total_tokens"], 30 + reply.len());
+    assert_eq!(usage["output_tokens_details"]["reasoning_tokens"], reasoning);
+    let usage_again = openai_harmony::interop::responses_usage(&enc, 30, reply.len(), stream.messages());
+    assert_eq!(&usage_again, usage);
+    // Without the prompt's length there is no usage to give.
+    let mut plain = ResponsesStream::new(enc.clone(), ToolNames::new(), "m", None);
+    plain.process_tokens(&reply).expect("events");
+    assert!(plain.finish(None).expect("finish").last().expect("an event")["response"].get("usage").is_none());
+}

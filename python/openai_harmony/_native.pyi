@@ -30,6 +30,7 @@ __all__ = [
     "repair_counts",
     "response_object",
     "response_output_from_harmony",
+    "responses_usage",
     "set_gil_spin_us",
     "set_render_cache_capacity",
     "tokenize_lines",
@@ -177,6 +178,7 @@ def response_object(
     output_json: str,
     request_json: Optional[str] = None,
 ) -> str: ...
+def responses_usage(encoding: HarmonyEncoding, prompt_tokens: int, completion_tokens: int, messages: Any) -> str: ...
 def chat_completion_object(
     messages: Any,
     request_json: Optional[str] = None,
@@ -231,6 +233,7 @@ class ResponsesStream:
         previous_items_json: Optional[str] = None,
         model: Optional[str] = None,
         id: Optional[str] = None,
+        prompt_tokens: Optional[int] = None,
     ) -> ResponsesStream: ...
     @property
     def id(self) -> str: ...

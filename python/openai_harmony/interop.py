@@ -43,6 +43,7 @@ __all__ = [
     "prompt_for_responses",
     "response_from_harmony",
     "response_output_from_harmony",
+    "responses_usage",
 ]
 
 FinishReason = Literal["stop", "tool_calls", "length"]
@@ -219,6 +220,16 @@ def response_output_from_harmony(
     return items
 
 
+def responses_usage(encoding: HarmonyEncoding, prompt_tokens: int, completion_tokens: int, messages: Messages) -> Json:
+    """A Responses ``usage`` object for a reply: ``input_tokens``,
+    ``output_tokens`` and, of those, ``reasoning_tokens`` (the analysis
+    messages' text re-encoded, at most the output's length)."""
+    usage: Json = json.loads(
+        _native.responses_usage(encoding._inner, prompt_tokens, completion_tokens, _messages(messages))
+    )
+    return usage
+
+
 def response_from_harmony(
     messages: Messages,
     request: Optional[Mapping[str, Any]] = None,
@@ -256,9 +267,11 @@ class ResponsesStream:
         *,
         model: Optional[str] = None,
         id: Optional[str] = None,
+        prompt_tokens: Optional[int] = None,
     ) -> None:
+        # With prompt_tokens, the final response carries its usage (see responses_usage).
         self._inner = _native.ResponsesStream(
-            encoding._inner, _dump_opt(request), _dump_items(previous_items), model, id
+            encoding._inner, _dump_opt(request), _dump_items(previous_items), model, id, prompt_tokens
         )
 
     @property

@@ -30,11 +30,11 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Literal, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Literal, Optional, Tuple
 
 from ._encoding import HarmonyEncoding, HarmonyEncodingName, HarmonyError, load_harmony_encoding
 from ._mode import parse_mode, repair_counts
-from ._models import Message, Role, TextContent
+from ._models import Message, Role
 from ._store import STORE_BYTES, STORE_ENTRIES, ResponseStore
 from .interop import (
     ChatCompletionStream,
@@ -44,6 +44,7 @@ from .interop import (
     prompt_for_chat_completions,
     prompt_for_responses,
     response_from_harmony,
+    responses_usage,
 )
 
 Json = Dict[str, Any]
@@ -494,13 +495,13 @@ class _Handler(BaseHTTPRequestHandler):
             )
             status: Literal["completed", "incomplete"] = "completed" if run.stopped else "incomplete"
             response = response_from_harmony(messages, request, previous, status=status, model=model)
-            response["usage"] = _responses_usage(enc, len(prompt.tokens), len(tokens), messages)
+            response["usage"] = responses_usage(enc, len(prompt.tokens), len(tokens), messages)
             if store:
                 self.server.store_response(response, [*(previous or []), *inputs, *response["output"]])
             self._send_json(200, response)
             return
 
-        stream = ResponsesStream(enc, request, previous, model=model)
+        stream = ResponsesStream(enc, request, previous, model=model, prompt_tokens=len(prompt.tokens))
         self._start_events()
         last: Optional[Json] = None
         for event in stream.start():
@@ -508,10 +509,7 @@ class _Handler(BaseHTTPRequestHandler):
         for token in run:
             for event in stream.process(token):
                 self._send_event(event)
-        for event in stream.finish(run.finish_reason):
-            if isinstance(event.get("response"), dict):
-                usage = _responses_usage(enc, len(prompt.tokens), len(run.tokens), stream.messages)
-                event["response"]["usage"] = usage
+        for event in stream.finish(run.finish_reason):  # the final response with its usage
             self._send_event(event)
             last = event
         self._end_events()
@@ -539,27 +537,6 @@ def _allowed_methods(path: str) -> Optional[List[str]]:
 
 def _response_not_found(response_id: str) -> RequestError:
     return RequestError(404, f"Response with id '{response_id}' not found.", code="not_found")
-
-
-def _responses_usage(
-    enc: HarmonyEncoding, prompt_tokens: int, completion_tokens: int, messages: Sequence[Message]
-) -> Json:
-    # Reasoning tokens: the analysis text re-encoded (the generator's own count
-    # would be exact; this keeps the generator interface to plain tokens).
-    reasoning = sum(
-        len(enc.encode(part.text, disallowed_special=()))
-        for message in messages
-        if message.channel == "analysis"
-        for part in message.content
-        if isinstance(part, TextContent)
-    )
-    return {
-        "input_tokens": prompt_tokens,
-        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-        "output_tokens": completion_tokens,
-        "output_tokens_details": {"reasoning_tokens": min(reasoning, completion_tokens)},
-        "total_tokens": prompt_tokens + completion_tokens,
-    }
 
 
 # --- demo -------------------------------------------------------------------

@@ -212,6 +212,34 @@ fn positive(request: &serde_json::Value, field: &str) -> Result<Option<u32>> {
     }
 }
 
+/// A Responses `usage` object: `input_tokens` (the prompt), `output_tokens`
+/// (the completion) and, of those, `reasoning_tokens`: the analysis
+/// messages' text re-encoded (exact up to how the model split it), at most
+/// the completion's length.
+pub fn responses_usage(
+    encoding: &HarmonyEncoding,
+    prompt_tokens: usize,
+    completion_tokens: usize,
+    messages: &[crate::chat::Message],
+) -> serde_json::Value {
+    let reasoning: usize = messages
+        .iter()
+        .filter(|m| m.channel.as_deref() == Some("analysis"))
+        .flat_map(|m| &m.content)
+        .map(|c| match c {
+            crate::chat::Content::Text(t) => encoding.encode_ordinary(&t.text).len(),
+            _ => 0,
+        })
+        .sum();
+    serde_json::json!({
+        "input_tokens": prompt_tokens,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": completion_tokens,
+        "output_tokens_details": {"reasoning_tokens": reasoning.min(completion_tokens)},
+        "total_tokens": prompt_tokens + completion_tokens,
+    })
+}
+
 /// The model name a reply reports: `model` if given, else the request's
 /// `model`, else `gpt-oss`.
 pub fn model_of(request: Option<&serde_json::Value>, model: Option<&str>) -> String {

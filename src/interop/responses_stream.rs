@@ -48,6 +48,8 @@ pub struct ResponsesStream {
     finished: bool,
     /// Items closed now are cut off (the token budget ran out).
     cut_off: bool,
+    /// The prompt's length, for the final response's `usage`.
+    prompt_tokens: Option<usize>,
 }
 
 impl ResponsesStream {
@@ -71,7 +73,15 @@ impl ResponsesStream {
             started: false,
             finished: false,
             cut_off: false,
+            prompt_tokens: None,
         }
+    }
+
+    /// Gives the final response (`response.completed` / `.incomplete`) its
+    /// `usage`, the prompt being this long (see [`responses_usage`](super::responses_usage)).
+    pub fn with_prompt_tokens(mut self, prompt_tokens: usize) -> Self {
+        self.prompt_tokens = Some(prompt_tokens);
+        self
     }
 
     /// Uses this response id instead of a fresh one.
@@ -163,7 +173,16 @@ impl ResponsesStream {
         self.drain(&mut events);
         let (kind, status) =
             if length { ("response.incomplete", "incomplete") } else { ("response.completed", "completed") };
-        let response = self.response(status);
+        let mut response = self.response(status);
+        if let (Some(prompt_tokens), Value::Object(map)) = (self.prompt_tokens, &mut response) {
+            let usage = super::responses_usage(
+                self.parser.encoding(),
+                prompt_tokens,
+                self.parser.tokens().len(),
+                self.parser.messages(),
+            );
+            map.insert("usage".into(), usage);
+        }
         self.emit(&mut events, kind, json!({"response": response}));
         self.finished = true;
         Ok(events)

@@ -135,6 +135,22 @@ pub(crate) fn response_output_from_harmony(
     })
 }
 
+/// A Responses `usage` object (JSON) for a reply of these messages.
+#[pyfunction]
+pub(crate) fn responses_usage(
+    py: Python<'_>,
+    encoding: &PyHarmonyEncoding,
+    prompt_tokens: usize,
+    completion_tokens: usize,
+    messages: &Bound<'_, PyAny>,
+) -> PyResult<String> {
+    let raw = messages_from_py(messages)?;
+    Call::enter().detach(py, || {
+        let messages = finish(&raw)?;
+        to_json(&interop::responses_usage(&encoding.inner, prompt_tokens, completion_tokens, &messages))
+    })
+}
+
 /// A `response` object (JSON); a fresh id, the request's model and now
 /// when not given.
 #[pyfunction]
@@ -325,13 +341,14 @@ pub(crate) struct PyResponsesStream {
 #[pymethods]
 impl PyResponsesStream {
     #[new]
-    #[pyo3(signature = (encoding, request_json = None, previous_items_json = None, model = None, id = None))]
+    #[pyo3(signature = (encoding, request_json = None, previous_items_json = None, model = None, id = None, prompt_tokens = None))]
     fn new(
         encoding: &PyHarmonyEncoding,
         request_json: Option<&str>,
         previous_items_json: Option<&str>,
         model: Option<&str>,
         id: Option<String>,
+        prompt_tokens: Option<usize>,
     ) -> PyResult<Self> {
         let request = request_json.map(parse).transpose()?;
         let previous = parse_items(previous_items_json)?;
@@ -340,6 +357,9 @@ impl PyResponsesStream {
         let mut inner = ResponsesStream::new(encoding.inner.clone(), names, &model, request);
         if let Some(id) = id {
             inner = inner.with_id(id);
+        }
+        if let Some(n) = prompt_tokens {
+            inner = inner.with_prompt_tokens(n);
         }
         Ok(PyResponsesStream { inner })
     }
