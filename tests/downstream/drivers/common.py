@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 MODEL = "openai/gpt-oss-20b"
+PROMPT = [200006, 1428, 200008, 3086, 200007, 200006, 173781]  # a stand-in prompt's ids
 
 
 def chat_body(case: dict[str, Any], stream: bool) -> dict[str, Any]:

@@ -26,9 +26,7 @@ from sglang.srt.entrypoints.context import HarmonyContext, StreamingHarmonyConte
 from sglang.srt.entrypoints.openai.protocol import RequestResponseMetadata, ResponsesRequest
 from sglang.srt.entrypoints.openai.serving_responses import OpenAIServingResponses
 
-from drivers.common import ResponsesStream, error_response, response_items, responses_body
-
-PROMPT_LEN = 7
+from drivers.common import PROMPT, ResponsesStream, error_response, response_items, responses_body
 
 
 def responses_request(case: dict[str, Any], stream: bool) -> ResponsesRequest:
@@ -41,7 +39,7 @@ def output(tokens: list[int], done: int, finished: bool) -> dict[str, Any]:
     return {
         "output_ids": list(tokens[:done]),
         "meta_info": {
-            "prompt_tokens": PROMPT_LEN,
+            "prompt_tokens": len(PROMPT),
             "completion_tokens": done,
             "cached_tokens": 0,
             "finish_reason": {"type": "stop", "matched": tokens[-1]} if finished and tokens else None,

@@ -35,6 +35,7 @@ from vllm.outputs import CompletionOutput, RequestOutput
 from vllm.reasoning import ReasoningParserManager
 
 from drivers.common import (
+    PROMPT,
     ChatStream,
     ResponsesStream,
     chat_body,
@@ -43,8 +44,6 @@ from drivers.common import (
     response_items,
     responses_body,
 )
-
-PROMPT = [200006, 1428, 200008, 3086, 200007, 200006, 173781]  # a stand-in prompt's ids
 
 
 def chat_request(case: dict[str, Any], stream: bool) -> ChatCompletionRequest:

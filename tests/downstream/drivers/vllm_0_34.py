@@ -36,6 +36,7 @@ from vllm.parser import ParserManager
 
 from drivers.common import (
     MODEL,
+    PROMPT,
     ChatStream,
     ResponsesStream,
     chat_body,
@@ -44,8 +45,6 @@ from drivers.common import (
     response_items,
     responses_body,
 )
-
-PROMPT = [200006, 1428, 200008, 3086, 200007, 200006, 173781]  # a stand-in prompt's ids
 
 
 def parser_cls() -> Any:
