@@ -322,29 +322,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- routing ------------------------------------------------------------
 
-    # Each method goes through one dispatcher: a known path with another
-    # method is 405 (with Allow), an unknown path 404, whatever the method.
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_HEAD(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def do_OPTIONS(self) -> None:
-        self._dispatch()
-
     def _dispatch(self) -> None:
         started = time.perf_counter()
         method = self.command
@@ -373,6 +350,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(error.status, error.body)
         finally:
             self._log_done(method, started)
+
+    # Every method goes through the one dispatcher: a known path with another
+    # method is 405 (with Allow), an unknown path 404, whatever the method.
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _dispatch
 
     def _drain(self) -> None:
         """Reads an unrouted request's body, so the connection can be reused."""

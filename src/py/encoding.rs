@@ -169,11 +169,9 @@ impl PyHarmonyEncoding {
     fn decode_utf8(&self, py: Python<'_>, tokens: &Bound<'_, PyAny>) -> PyResult<String> {
         let tokens = token_ids(tokens)?;
         let call = Call::enter();
-        call.detach(py, || match &tokens {
-            TokenIds::Ranks(ranks) => self.inner.decode_utf8(ranks),
-            TokenIds::Ids(_) => self
-                .decode(&tokens)
-                .and_then(|bytes| String::from_utf8(bytes).map_err(|e| HarmonyError::InvalidUtf8(e.utf8_error()))),
+        call.detach(py, || {
+            let bytes = self.decode(&tokens)?;
+            String::from_utf8(bytes).map_err(|e| HarmonyError::InvalidUtf8(e.utf8_error()))
         })
         .map_err(to_py)
     }
