@@ -132,8 +132,8 @@ $(VENV)/.installed: $(PACKAGE_SOURCES)
 	test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
 	@echo "== upgrading pip"
 	$(VENV_PY) -m pip install -q --upgrade pip
-	@echo "== pip install \".[dev,datasets,ray]\": building openai-harmony with maturin (cargo build --release), then pytest, mypy, ruff, llguidance, pyarrow, datasets, ray"
-	$(VENV_PY) -m pip install -q ".[dev,datasets,ray]"
+	@echo "== pip install \".[dev,server,datasets,ray]\": building openai-harmony with maturin (cargo build --release), then pytest, mypy, ruff, llguidance, playwright, starlette, uvicorn, pyarrow, datasets, ray"
+	$(VENV_PY) -m pip install -q ".[dev,server,datasets,ray]"
 	@echo "== $(VENV) is ready"
 	touch $@
 

@@ -19,6 +19,7 @@ __all__ = [
     "browser_tool_json",
     "chat_completion_message_from_harmony",
     "chat_completion_object",
+    "chat_completion_usage",
     "completion_grammar_for",
     "conversation_from_chat_completions",
     "conversation_from_responses",
@@ -178,6 +179,7 @@ def response_object(
     output_json: str,
     request_json: Optional[str] = None,
 ) -> str: ...
+def chat_completion_usage(prompt_tokens: int, completion_tokens: int) -> str: ...
 def responses_usage(encoding: HarmonyEncoding, prompt_tokens: int, completion_tokens: int, messages: Any) -> str: ...
 def chat_completion_object(
     messages: Any,

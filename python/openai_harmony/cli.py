@@ -424,7 +424,16 @@ def cmd_tokenize(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -
 def cmd_serve(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> None:
     from .server import serve
 
-    serve(args.host, args.port, args.model, args.delay, store_entries=args.store_entries, store_mb=args.store_mb)
+    serve(
+        args.host,
+        args.port,
+        args.model,
+        args.delay,
+        store_entries=args.store_entries,
+        store_mb=args.store_mb,
+        workers=getattr(args, "workers", 1),
+        open_browser=getattr(args, "open", False),
+    )
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -442,6 +451,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--store-mb", type=int, default=64, help="megabytes of kept Responses JSON (default: 64); the oldest go first"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (default: 1); each has its own Responses store",
     )
 
 
@@ -572,6 +587,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the OpenAI-compatible server (openai_harmony.server) with the demo generator")
     add_serve_arguments(p)
 
+    p = sub.add_parser(
+        "playground", help="serve the playground page (and the API, demo generator) and open it in a browser"
+    )
+    add_serve_arguments(p)
+    p.add_argument("--no-open", dest="open", action="store_false", help="do not open a browser")
+
     p = sub.add_parser("demo", help="render, inspect and parse an embedded example")
     _color_options(p)
     return ap
@@ -584,12 +605,13 @@ COMMANDS = {
     "demo": cmd_demo,
     "tokenize": cmd_tokenize,
     "serve": cmd_serve,
+    "playground": cmd_serve,
 }
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command != "serve":
+    if args.command not in ("serve", "playground"):
         # Commands report repairs on stderr themselves (`_report`); without a
         # handler the library's repair log lines would repeat them there.
         logging.getLogger("openai_harmony").addHandler(logging.NullHandler())

@@ -35,6 +35,7 @@ __all__ = [
     "ResponsesStream",
     "chat_completion_from_harmony",
     "chat_completion_message_from_harmony",
+    "chat_completion_usage",
     "completion_grammar_for_chat_completions",
     "completion_grammar_for_responses",
     "conversation_from_chat_completions",
@@ -220,6 +221,14 @@ def response_output_from_harmony(
     return items
 
 
+def chat_completion_usage(prompt_tokens: int, completion_tokens: int) -> Json:
+    """A Chat Completions ``usage`` object: ``prompt_tokens``,
+    ``completion_tokens`` and ``total_tokens`` (the same object the stream's
+    ``include_usage`` chunk carries)."""
+    usage: Json = json.loads(_native.chat_completion_usage(prompt_tokens, completion_tokens))
+    return usage
+
+
 def responses_usage(encoding: HarmonyEncoding, prompt_tokens: int, completion_tokens: int, messages: Messages) -> Json:
     """A Responses ``usage`` object for a reply: ``input_tokens``,
     ``output_tokens`` and, of those, ``reasoning_tokens`` (the analysis
@@ -242,8 +251,6 @@ def response_from_harmony(
 ) -> Json:
     """A whole ``response`` object for a non-streaming reply."""
     output = response_output_from_harmony(messages, request, previous_items)
-    if status == "incomplete" and output:
-        output[-1]["status"] = "incomplete"  # the item the budget cut off
     payload = _native.response_object(id, model, created_at, status, json.dumps(output), _dump_opt(request))
     response: Json = json.loads(payload)
     return response

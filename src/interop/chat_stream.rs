@@ -173,7 +173,7 @@ impl ChatCompletionStream {
                 "created": self.created,
                 "model": self.model,
                 "choices": [],
-                "usage": usage(prompt_tokens, self.parser.tokens().len()),
+                "usage": super::chat_completion_usage(prompt_tokens, self.parser.tokens().len()),
             }));
         }
         self.finished = true;
@@ -263,11 +263,3 @@ impl ChatCompletionStream {
     }
 }
 
-/// A Chat Completions `usage` object.
-pub fn usage(prompt_tokens: usize, completion_tokens: usize) -> Value {
-    json!({
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "total_tokens": prompt_tokens + completion_tokens,
-    })
-}

@@ -212,6 +212,17 @@ fn positive(request: &serde_json::Value, field: &str) -> Result<Option<u32>> {
     }
 }
 
+/// A Chat Completions `usage` object: `prompt_tokens`, `completion_tokens`
+/// and their sum, `total_tokens` (for a whole reply and for the stream's
+/// `include_usage` chunk alike).
+pub fn chat_completion_usage(prompt_tokens: usize, completion_tokens: usize) -> serde_json::Value {
+    serde_json::json!({
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    })
+}
+
 /// A Responses `usage` object: `input_tokens` (the prompt), `output_tokens`
 /// (the completion) and, of those, `reasoning_tokens`: the analysis
 /// messages' text re-encoded (exact up to how the model split it), at most

@@ -289,16 +289,22 @@ pub fn response_output_from_harmony(messages: &[Message], names: &ToolNames) -> 
 }
 
 /// A `response` object: `status` is `completed`, `incomplete` (then
-/// `incomplete_details` says `max_output_tokens`) or `in_progress`; the
+/// `incomplete_details` says `max_output_tokens` and the last output item,
+/// the one the budget cut off, is `incomplete` too) or `in_progress`; the
 /// request (when given) supplies `instructions`, `tools` and `tool_choice`.
 pub fn response_object(
     id: &str,
     model: &str,
     created_at: u64,
     status: &str,
-    output: Vec<Value>,
+    mut output: Vec<Value>,
     request: Option<&Value>,
 ) -> Value {
+    if status == "incomplete" {
+        if let Some(last) = output.last_mut().and_then(Value::as_object_mut) {
+            last.insert("status".into(), json!("incomplete"));
+        }
+    }
     let field = |key: &str| request.and_then(|r| r.get(key)).filter(|v| !v.is_null()).cloned();
     let tools: Vec<Value> = field("tools")
         .and_then(|t| t.as_array().cloned())

@@ -151,6 +151,12 @@ pub(crate) fn responses_usage(
     })
 }
 
+/// A Chat Completions `usage` object (JSON).
+#[pyfunction]
+pub(crate) fn chat_completion_usage(prompt_tokens: usize, completion_tokens: usize) -> PyResult<String> {
+    to_json(&interop::chat_completion_usage(prompt_tokens, completion_tokens))
+}
+
 /// A `response` object (JSON); a fresh id, the request's model and now
 /// when not given.
 #[pyfunction]

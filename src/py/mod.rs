@@ -150,6 +150,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(interop::response_output_from_harmony, m)?)?;
     m.add_function(wrap_pyfunction!(interop::response_object, m)?)?;
     m.add_function(wrap_pyfunction!(interop::responses_usage, m)?)?;
+    m.add_function(wrap_pyfunction!(interop::chat_completion_usage, m)?)?;
     m.add_function(wrap_pyfunction!(interop::chat_completion_object, m)?)?;
     m.add_function(wrap_pyfunction!(interop::prompt_for, m)?)?;
     m.add_function(wrap_pyfunction!(dataset::tokenize_rows, m)?)?;

@@ -1052,7 +1052,10 @@ def raw_exchange(base_url: str, head: str, body: bytes = b"") -> Tuple[int, Dict
             data += chunk
     status_line, _, rest = data.partition(b"\r\n")
     _, _, payload = rest.partition(b"\r\n\r\n")
-    return int(status_line.split()[1]), json.loads(payload or b"{}")
+    try:
+        return int(status_line.split()[1]), json.loads(payload or b"{}")
+    except ValueError:  # the HTTP layer's own plain-text refusal (uvicorn's parser)
+        return int(status_line.split()[1]), {"text": payload.decode("latin-1")}
 
 
 def test_client_errors_are_4xx(harness: Harness) -> None:
@@ -1068,8 +1071,9 @@ def test_client_errors_are_4xx(harness: Harness) -> None:
         assert status == 400 and message in doc["error"]["message"], (status, doc)
     status, doc = post_raw(url, json.dumps({"model": MODEL, "messages": ok_messages, "stream": "no"}).encode())
     assert doc["error"]["param"] == "stream"
+    # A malformed Content-Length is refused by the HTTP parser before the app sees it.
     status, doc = raw_exchange(harness.base_url, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: -5")
-    assert status == 400 and "Content-Length" in doc["error"]["message"]
+    assert status == 400, doc
     big = 33 << 20
     status, doc = raw_exchange(
         harness.base_url, f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: {big}"

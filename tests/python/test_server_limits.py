@@ -51,7 +51,7 @@ def send(
         if body:
             conn.send(body)
         reply = conn.getresponse()
-        return reply.status, dict(reply.getheaders()), reply.read()
+        return reply.status, {name.title(): value for name, value in reply.getheaders()}, reply.read()
     finally:
         conn.close()
 
@@ -64,14 +64,19 @@ def post(server: harmony_server.HarmonyServer, path: str, doc: Any) -> Tuple[int
 def test_content_length_must_be_ascii_digits(served: harmony_server.HarmonyServer) -> None:
     body = b'{"messages": [{"role": "user", "content": "hi"}]}'
     status, _, data = send(served, "POST", "/v1/chat/completions", body, [("Content-Length", "\u00b2")])
-    assert status == 400 and b"Content-Length" in data
+    # The HTTP parser refuses the request before the app reads it.
+    assert status == 400, data
+    assert send(served, "GET", "/v1/models")[0] == 200, "the server still serves"
 
 
 def test_conflicting_content_lengths_are_refused(served: harmony_server.HarmonyServer) -> None:
     body = b'{"messages": [{"role": "user", "content": "hi"}]}'
     headers = [("Content-Length", str(len(body))), ("Content-Length", "5")]
     status, _, data = send(served, "POST", "/v1/chat/completions", body, headers)
-    assert status == 400 and b"conflicting Content-Length" in data
+    # Which header frames the body is ambiguous (request smuggling): the
+    # HTTP parser refuses it before the app reads it.
+    assert status == 400, data
+    assert send(served, "GET", "/v1/models")[0] == 200, "the server still serves"
 
 
 def test_an_integer_of_5000_digits_is_400(served: harmony_server.HarmonyServer) -> None:
@@ -89,7 +94,7 @@ def test_methods(served: harmony_server.HarmonyServer) -> None:
     status, headers, data = send(served, "HEAD", "/v1/models")
     assert status == 200 and data == b"" and int(headers["Content-Length"]) > 0
     status, headers, _ = send(served, "OPTIONS", "/v1/responses/resp_x")
-    assert status == 204 and headers["Allow"] == "GET, HEAD, DELETE"
+    assert status == 204 and sorted(headers["Allow"].split(", ")) == ["DELETE", "GET", "HEAD"]
     for method in ("GET", "PUT", "POST", "HEAD"):
         status, _, _ = send(served, method, "/v2/nothing", b"{}")
         assert status == 404, method
