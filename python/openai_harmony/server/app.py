@@ -24,8 +24,9 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
-from starlette.types import ASGIApp, Message as AsgiMessage, Receive, Scope, Send
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Message as AsgiMessage
 
 from .._encoding import HarmonyEncoding, HarmonyEncodingName, HarmonyError, load_harmony_encoding
 from .._mode import parse_mode, repair_counts
@@ -90,7 +91,9 @@ class Settings:
 
     generator: Generator
     model: str = "gpt-oss"
-    encoding: HarmonyEncoding = field(default_factory=lambda: load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS))
+    encoding: HarmonyEncoding = field(
+        default_factory=lambda: load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
+    )
     max_body_bytes: int = MAX_BODY_BYTES
     body_timeout: float = BODY_TIMEOUT
     send_timeout: float = SEND_TIMEOUT
@@ -143,7 +146,7 @@ def create_app(
         store=ResponseStore(store_entries, store_bytes),
     )
     api = _Api(settings)
-    routes = [
+    routes: List[BaseRoute] = [
         Route("/v1/chat/completions", api.chat_completions, methods=["POST"]),
         Route("/v1/responses", api.responses, methods=["POST"]),
         Route("/v1/responses/{response_id}", api.stored_response, methods=["GET", "DELETE"]),
@@ -153,6 +156,7 @@ def create_app(
     ]
     if playground_page:
         routes += playground.routes(settings, api.read_json)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
@@ -496,7 +500,7 @@ class _EventStream(Response):
 
     media_type = "text/event-stream"
 
-    def __init__(self, job: Job, watcher: "asyncio.Task[None]", send_timeout: float) -> None:
+    def __init__(self, job: Job, watcher: asyncio.Task[None], send_timeout: float) -> None:
         self.job = job
         self.watcher = watcher
         self.send_timeout = send_timeout

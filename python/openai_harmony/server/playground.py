@@ -198,9 +198,9 @@ def parse(enc: HarmonyEncoding, body: Json) -> Json:
         except HarmonyError as failure:
             error = {"position": len(ids), "message": str(failure)}
     tokens = _tokens(enc, ids)
-    for step, token in zip(steps, tokens):
-        step["text"] = token["text"]
-        step["special"] = token["special"]
+    for step, shown in zip(steps, tokens):
+        step["text"] = shown["text"]
+        step["special"] = shown["special"]
     repairs = [{"position": d.position, "kind": d.kind, "detail": d.detail} for d in parser.diagnostics]
     return {
         "steps": steps,

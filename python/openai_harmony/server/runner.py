@@ -36,7 +36,7 @@ except ImportError:  # httptools is not installed: h11
     _Base = H11Protocol
 
 
-class HarmonyHttpProtocol(_Base):  # type: ignore[misc, valid-type]
+class HarmonyHttpProtocol(_Base):  # type: ignore[misc]
     """uvicorn's HTTP protocol (httptools when installed, else h11) with a
     deadline for a request's head: a connection that opens and sends
     nothing, or drips its headers a byte at a time, is closed after
@@ -98,7 +98,7 @@ class HarmonyServer:
         host, port = address
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.socket = socket.create_server((host, port), family=family, backlog=backlog)
-        self.server_address: Tuple[str, int] = tuple(self.socket.getsockname()[:2])  # type: ignore[assignment]
+        self.server_address: Tuple[str, int] = tuple(self.socket.getsockname()[:2])
         protocol = type("HarmonyHttpProtocol", (HarmonyHttpProtocol,), {"header_timeout": header_timeout})
         config = uvicorn.Config(
             app,
