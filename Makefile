@@ -138,15 +138,18 @@ $(VENV)/.installed: $(PACKAGE_SOURCES)
 	touch $@
 
 ## Criterion benches (encoding load, encode, render, parse), then the Python
-## workloads (median of 3), the grammar bench and `harmony tokenize` with 1
-## and 2 workers. REF_PYTHON=path/to/venv/bin/python (a venv with
-## openai-harmony==0.0.8) adds the reference and the ratios.
+## workloads (median of 3), the grammar bench, `harmony tokenize` with 1
+## and 2 workers, and the server (req/s, p50/p99, against the http.server
+## one it replaced). REF_PYTHON=path/to/venv/bin/python (a venv with
+## openai-harmony==0.0.8) adds the reference and the ratios, and writes the
+## figures into docs/figures.json and the docs.
 bench: python
 	$(CARGO) bench --bench encoding --bench parse
 	$(VENV_PY) benches/compare.py --ours $(VENV_PY) $(if $(REF_PYTHON),--ref $(REF_PYTHON) --figures)
-	$(VENV_PY) benches/figures.py
 	$(VENV_PY) benches/grammar_bench.py
 	$(VENV_PY) benches/tokenize_bench.py
+	$(VENV_PY) benches/server_bench.py $(if $(REF_PYTHON),--figures)
+	$(VENV_PY) benches/figures.py
 
 ## Our encode against bpe-openai's encode_ordinary (PyPI `bpe-openai`, in its
 ## own venv), side by side, identical tokens required.

@@ -129,7 +129,28 @@ def tokenizer_table(f: Figures) -> str:
     return "\n".join(lines)
 
 
-TABLES: Dict[str, Callable[[Figures], str]] = {"workloads": lambda f: workloads_table(f), "tokenizer": tokenizer_table}
+def server_table(f: Figures) -> str:
+    s = f["server"]
+    lines = [
+        "| server | reply | requests/s | p50 | p99 |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for reply in ("whole", "streamed"):
+        for kind, label in (("asgi", "ASGI app under uvicorn"), ("http.server", "`http.server` (before)")):
+            row = s[reply][kind]
+            lines.append(
+                f"| {label} | {reply} | {float(row['rps']):,.0f} | {float(row['p50']):.1f} ms | {float(row['p99']):.1f} ms |"
+            )
+    lines.append("")
+    lines.append(f"Measured by {s['measured_by']}.")
+    return "\n".join(lines)
+
+
+TABLES: Dict[str, Callable[[Figures], str]] = {
+    "workloads": lambda f: workloads_table(f),
+    "tokenizer": tokenizer_table,
+    "server": server_table,
+}
 
 
 def render(text: str, f: Figures) -> str:

@@ -33,9 +33,15 @@ def test_one_version_everywhere() -> None:
 
 def test_extras_and_dependencies() -> None:
     meta = metadata.metadata("openai-harmony")
-    assert sorted(meta.get_all("Provides-Extra") or []) == ["datasets", "dev", "ray"]
+    assert sorted(meta.get_all("Provides-Extra") or []) == ["datasets", "dev", "ray", "server"]
     required = [r for r in meta.get_all("Requires-Dist") or [] if "extra ==" not in r]
     assert [re.split(r"[<>=! ]", r)[0] for r in required] == ["pydantic"]
+
+
+def test_the_playground_files_ship() -> None:
+    files = {str(f).replace("\\", "/") for f in metadata.files("openai-harmony") or []}
+    for name in ("index.html", "playground.js", "playground.css"):
+        assert f"openai_harmony/server/static/{name}" in files, sorted(files)
 
 
 def test_the_license_ships() -> None:
