@@ -138,9 +138,8 @@ def server_table(f: Figures) -> str:
     for reply in ("whole", "streamed"):
         for kind, label in (("asgi", "ASGI app under uvicorn"), ("http.server", "`http.server` (before)")):
             row = s[reply][kind]
-            lines.append(
-                f"| {label} | {reply} | {float(row['rps']):,.0f} | {float(row['p50']):.1f} ms | {float(row['p99']):.1f} ms |"
-            )
+            rps, p50, p99 = float(row["rps"]), float(row["p50"]), float(row["p99"])
+            lines.append(f"| {label} | {reply} | {rps:,.0f} | {p50:.1f} ms | {p99:.1f} ms |")
     lines.append("")
     lines.append(f"Measured by {s['measured_by']}.")
     return "\n".join(lines)

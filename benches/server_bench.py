@@ -54,9 +54,7 @@ LAUNCH = {
         "srv.serve_forever()\n"
     ),
     "http.server": (
-        "import legacy_server as s\n"
-        "srv = s.make_server(s.demo_generator(), '127.0.0.1', {port})\n"
-        "srv.serve_forever()\n"
+        "import legacy_server as s\nsrv = s.make_server(s.demo_generator(), '127.0.0.1', {port})\nsrv.serve_forever()\n"
     ),
 }
 

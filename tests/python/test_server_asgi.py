@@ -339,3 +339,24 @@ def test_special_tokens_endpoint_and_page(playground: str) -> None:
     assert by_text["<|start|>"]["id"] == 200006 and "message" in by_text["<|start|>"]["meaning"]
     page = urllib.request.urlopen(playground + "/", timeout=10)
     assert page.headers["Content-Type"].startswith("text/html") and b"harmony playground" in page.read()
+
+
+def test_harmony_playground_serves_the_page() -> None:
+    import re
+    import signal
+
+    with started(
+        [sys.executable, "-m", "openai_harmony.cli", "playground", "--port", "0", "--no-open"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        m = re.search(r"playground: (http://[\d.]+:\d+/)", line)
+        assert m, line
+        page = urllib.request.urlopen(m.group(1), timeout=10).read()
+        assert b"harmony playground" in page
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
