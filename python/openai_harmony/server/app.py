@@ -511,15 +511,21 @@ class _EventStream(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            while True:
-                item = await self.job.get()
-                if item is END:
-                    break
-                if isinstance(item, Failed):
-                    logger.error("error while streaming %s", scope.get("path"), exc_info=item.error)
-                    raise _CutStream(str(item.error))
-                with anyio.fail_after(self.send_timeout):
-                    await send({"type": "http.response.body", "body": item.encode("utf-8"), "more_body": True})
+            done = False
+            while not done:
+                parts: List[str] = []
+                for item in await self.job.get_all():
+                    if item is END:
+                        done = True
+                        break
+                    if isinstance(item, Failed):
+                        logger.error("error while streaming %s", scope.get("path"), exc_info=item.error)
+                        raise _CutStream(str(item.error))
+                    parts.append(item)
+                if parts:
+                    with anyio.fail_after(self.send_timeout):
+                        body = "".join(parts).encode("utf-8")
+                        await send({"type": "http.response.body", "body": body, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             self.job.stop()

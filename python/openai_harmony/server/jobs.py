@@ -97,11 +97,23 @@ class Job:
 
     async def get(self) -> Any:
         """The next item (waits for it)."""
+        await self._wait()
+        return self._pop()
+
+    async def get_all(self) -> List[Any]:
+        """Every item handed so far, at least one (waits for it): a stream
+        sends what piled up while it was sending in one write."""
+        await self._wait()
+        return [self._pop() for _ in range(len(self._items))]
+
+    async def _wait(self) -> None:
         while not self._items:
             self._ready.clear()
             if self._items:
                 break
             await self._ready.wait()
+
+    def _pop(self) -> Any:
         item, counted = self._items.popleft()
         if counted:
             self._room.release()
