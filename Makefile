@@ -11,7 +11,7 @@ PACKAGE_SOURCES := $(shell find src python -type f -not -path '*/__pycache__/*' 
 	Cargo.toml build.rs pyproject.toml README.md
 
 .PHONY: demo demo-rust package test lint rust-lint python-lint python rust-test python-test bench fuzz doc clean \
-	diff-ref ref-suite reference bench-tokenizer xgrammar downstream
+	diff-ref ref-suite reference bench-tokenizer xgrammar downstream llama
 
 ## `harmony demo`: render an embedded conversation (system, developer with two
 ## function tools, user, a tool call and its result), inspect it, then parse a
@@ -89,8 +89,20 @@ rust-test:
 	$(CARGO) test --doc
 	@echo "== recorded vectors (../shared/vectors/public):"; cat target/tmp/vector-report.txt 2>/dev/null || echo "   no vector test ran"
 
-python-test: python
-	HARMONY_XGRAMMAR_PYTHON="$(CURDIR)/$(XG_VENV)/bin/python" $(VENV_PY) -m pytest -q
+python-test: python llama
+	HARMONY_REQUIRE_LLAMA=1 HARMONY_XGRAMMAR_PYTHON="$(CURDIR)/$(XG_VENV)/bin/python" $(VENV_PY) -m pytest -q
+
+## llama.cpp itself for the grammar tests (tests/python/test_llama_cpp.py):
+## llama-cpp-python builds it from source, about 15 minutes on two cores the
+## first time; pip keeps the wheel in its cache, so a new venv takes seconds.
+## A failed build fails `make test` (the tests are required, not skipped).
+LLAMA_CPP_PYTHON := 0.3.36
+llama: $(VENV)/.llama-installed
+
+$(VENV)/.llama-installed: | $(VENV)/.installed
+	@echo "== installing llama-cpp-python==$(LLAMA_CPP_PYTHON) (builds llama.cpp from source the first time: about 15 minutes on two cores)"
+	CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_CURL=OFF" $(VENV_PY) -m pip install -q "llama-cpp-python==$(LLAMA_CPP_PYTHON)"
+	touch $@
 
 ## xgrammar in its own venv, for the structural-tag tests (test_grammar.py
 ## starts tests/python/xgrammar_check.py in it). xgrammar needs torch, whose

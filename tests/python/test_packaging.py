@@ -33,7 +33,7 @@ def test_one_version_everywhere() -> None:
 
 def test_extras_and_dependencies() -> None:
     meta = metadata.metadata("openai-harmony")
-    assert sorted(meta.get_all("Provides-Extra") or []) == ["datasets", "dev", "ray", "server"]
+    assert sorted(meta.get_all("Provides-Extra") or []) == ["datasets", "dev", "llama", "ray", "server"]
     required = [r for r in meta.get_all("Requires-Dist") or [] if "extra ==" not in r]
     assert [re.split(r"[<>=! ]", r)[0] for r in required] == ["pydantic"]
 
