@@ -18,12 +18,12 @@ Where llama-cpp-python is missing the module is skipped, saying why;
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
 import sys
 from pathlib import Path
-import json
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
