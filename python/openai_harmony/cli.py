@@ -433,6 +433,10 @@ def cmd_serve(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> N
         store_mb=args.store_mb,
         workers=getattr(args, "workers", 1),
         open_browser=getattr(args, "open", False),
+        served_model_name=args.served_model_name,
+        grammar=args.grammar,
+        threads=args.threads,
+        n_ctx=args.ctx,
     )
 
 
@@ -441,7 +445,26 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     (here, so that building the command line does not import the server)."""
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000; 0: any free port)")
-    parser.add_argument("--model", default="gpt-oss", help="the model name /v1/models reports (default: gpt-oss)")
+    parser.add_argument(
+        "--model",
+        default="gpt-oss",
+        help="a GGUF file to run in llama.cpp (the [llama] extra), or the name the demo generator serves as"
+        " (default: gpt-oss, with the canned demo generator)",
+    )
+    parser.add_argument(
+        "--served-model-name", help="the model name /v1/models reports (default: --model, or the GGUF file's stem)"
+    )
+    parser.add_argument(
+        "--no-grammar",
+        dest="grammar",
+        action="store_false",
+        help="with a GGUF model: sample without our grammar (by default decoding is constrained to valid harmony,"
+        " the declared tools' schemas, tool_choice and the response format)",
+    )
+    parser.add_argument("--threads", type=int, default=1, help="with a GGUF model: llama.cpp threads (default: 1)")
+    parser.add_argument(
+        "--ctx", type=int, default=8192, help="with a GGUF model: the context length in tokens (default: 8192)"
+    )
     parser.add_argument("--delay", type=float, default=0.02, help="seconds between demo tokens (default: 0.02)")
     parser.add_argument(
         "--store-entries",

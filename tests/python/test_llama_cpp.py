@@ -370,3 +370,32 @@ def test_sampled_completions_parse_and_keep_to_the_tools(engine: LlamaEngine, en
     assert report["required"]["calls"] == report["required"]["ended"] > 0
     assert report["named"]["calls"] == report["named"]["ended"] > 0
     assert report["response format"]["answers"] > 0
+
+
+def test_invalid_utf8_passes_the_grammar_and_parses_as_replacement_characters(
+    engine: LlamaEngine, enc: HarmonyEncoding
+) -> None:
+    """llama.cpp lets a stop token follow a token that ends inside a UTF-8
+    character, and reads lead bytes F5-FF as the start of a four-byte
+    sequence: a completion with invalid UTF-8 passes a GBNF grammar. Our
+    parser, strict or lenient, as the reference does, reads each invalid
+    sequence as U+FFFD (docs/constrained.md)."""
+    partial = next(t for t in range(256, 200_000) if not _utf8(enc.decode_bytes([t])))
+    lead = next(t for t in range(256) if enc.decode_bytes([t]) and enc.decode_bytes([t])[0] >= 0xF5)
+    grammar = enc.completion_grammar(weather_conversation(), syntax="gbnf", tool_choice="none")
+    head = enc.encode("<|channel|>final<|message|>Hi ", allowed_special="all")
+    end = special(enc, "<|return|>")
+    for odd in (partial, lead):
+        tokens = [*head, odd, end]
+        assert run(engine, grammar, tokens) == ("ended", len(tokens) - 1)
+        for strict in (True, False):
+            [message] = enc.parse_messages_from_completion_tokens(tokens, Role.ASSISTANT, strict=strict)
+            assert message.content[0].text == "Hi \ufffd", (odd, strict)  # type: ignore[union-attr]
+
+
+def _utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

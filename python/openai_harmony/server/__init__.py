@@ -32,6 +32,7 @@ import argparse
 import logging
 import signal
 import threading
+from pathlib import Path
 from typing import Any, List, Optional
 
 try:
@@ -77,23 +78,40 @@ def serve(
     store_mb: int = STORE_BYTES >> 20,
     workers: int = 1,
     open_browser: bool = False,
+    served_model_name: Optional[str] = None,
+    grammar: bool = True,
+    threads: int = 1,
+    n_ctx: int = 8192,
 ) -> None:
-    """Serves the demo generator until Ctrl-C or SIGTERM, logging each
-    request; ``workers`` > 1 runs that many processes (uvicorn's)."""
+    """Serves until Ctrl-C or SIGTERM, logging each request: the demo
+    generator, or, when ``model`` is a GGUF file, that model in llama.cpp
+    (``LlamaGenerator``; ``grammar`` constrains decoding). ``workers`` > 1
+    runs that many processes (uvicorn's), each loading the model."""
     if store_entries < 0 or store_mb < 0:
         raise ValueError("--store-entries and --store-mb must not be negative")
-    if workers < 1:
-        raise ValueError("--workers must be at least 1")
+    if workers < 1 or threads < 1 or n_ctx < 16:
+        raise ValueError("--workers and --threads must be at least 1, --ctx at least 16")
+    gguf = _gguf_path(model)
+    name = served_model_name or (gguf.stem if gguf is not None else model)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if workers > 1:
-        _serve_workers(host, port, model, delay, workers)
+        _serve_workers(host, port, name, delay, workers, gguf, grammar, threads, n_ctx)
         return
     encoding = load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
+    generator: Generator
+    if gguf is not None:
+        from .llama import LlamaEngine, LlamaGenerator
+
+        generator = LlamaGenerator(LlamaEngine(gguf, n_ctx=n_ctx, threads=threads), encoding, constrain=grammar)
+        what = f"{gguf} in llama.cpp, grammar {'on' if grammar else 'off'}"
+    else:
+        generator = demo_generator(encoding, delay)
+        what = "demo generator"
     server = make_server(
-        demo_generator(encoding, delay),
+        generator,
         host,
         port,
-        model,
+        name,
         encoding=encoding,
         log_requests=True,
         store_entries=store_entries,
@@ -105,7 +123,7 @@ def serve(
         signal.signal(signal.SIGTERM, _stop)  # `docker stop`, systemd: a clean stop, as Ctrl-C
     try:
         url = f"http://{host}:{server.port}"
-        print(f"serving {model} on {url}/v1 (demo generator; Ctrl-C stops); playground: {url}/", flush=True)
+        print(f"serving {name} on {url}/v1 ({what}; Ctrl-C stops); playground: {url}/", flush=True)
         print(
             f"parse mode {parse_mode()} (OPENAI_HARMONY_PARSE); replies are always parsed leniently:"
             " repairs are logged and counted at /metrics",
@@ -124,14 +142,39 @@ def serve(
             signal.signal(signal.SIGTERM, previous)
 
 
-def _serve_workers(host: str, port: int, model: str, delay: float, workers: int) -> None:
+def _gguf_path(model: str) -> Optional[Path]:
+    """``model`` as a GGUF file to load, or None for a served name."""
+    path = Path(model)
+    if path.suffix.lower() == ".gguf" or path.is_file():
+        if not path.is_file():
+            raise ValueError(f"--model: no such file {model}")
+        return path
+    return None
+
+
+def _serve_workers(
+    host: str,
+    port: int,
+    name: str,
+    delay: float,
+    workers: int,
+    gguf: Optional[Path],
+    grammar: bool,
+    threads: int,
+    n_ctx: int,
+) -> None:
     import os
 
     import uvicorn
 
     os.environ["HARMONY_DEMO_DELAY"] = str(delay)
-    os.environ["HARMONY_MODEL"] = model
-    print(f"serving {model} on http://{host}:{port}/v1 with {workers} workers (Ctrl-C stops)", flush=True)
+    os.environ["HARMONY_MODEL"] = name
+    if gguf is not None:
+        os.environ["HARMONY_GGUF"] = str(gguf.resolve())
+        os.environ["HARMONY_GRAMMAR"] = "1" if grammar else "0"
+        os.environ["HARMONY_THREADS"] = str(threads)
+        os.environ["HARMONY_CTX"] = str(n_ctx)
+    print(f"serving {name} on http://{host}:{port}/v1 with {workers} workers (Ctrl-C stops)", flush=True)
     uvicorn.run(
         "openai_harmony.server:demo_app",
         factory=True,
@@ -164,4 +207,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         store_entries=args.store_entries,
         store_mb=args.store_mb,
         workers=args.workers,
+        served_model_name=args.served_model_name,
+        grammar=args.grammar,
+        threads=args.threads,
+        n_ctx=args.ctx,
     )

@@ -42,7 +42,7 @@ from ..interop import (
     responses_usage,
 )
 from . import playground
-from .jobs import END, Failed, Generator, Job, Run
+from .jobs import END, Failed, GenerationRequest, Generator, Job, Run
 from .store import STORE_BYTES, STORE_ENTRIES, ResponseStore
 
 Json = Dict[str, Any]
@@ -359,7 +359,8 @@ class _Api:
         if prompt.n != 1:
             raise RequestError(400, "only n=1 is supported", param="n")
         model = self._model(request)
-        run = Run(self.s.generator, prompt.tokens, prompt.stop_tokens, prompt.max_tokens, job)
+        wanted = GenerationRequest("chat", request)
+        run = Run(self.s.generator, prompt.tokens, prompt.stop_tokens, prompt.max_tokens, job, wanted)
 
         if not request.get("stream"):
             tokens = list(run)
@@ -376,6 +377,7 @@ class _Api:
         stream = ChatCompletionStream(
             enc, request, model=model, created=int(time.time()), prompt_tokens=len(prompt.tokens)
         )
+        run.start()
         if not job.put(STREAMING):
             return None
         for token in run:
@@ -406,7 +408,8 @@ class _Api:
                 )
         prompt = prompt_for_responses(enc, request, previous)
         model = self._model(request)
-        run = Run(self.s.generator, prompt.tokens, prompt.stop_tokens, prompt.max_tokens, job)
+        wanted = GenerationRequest("responses", request, previous)
+        run = Run(self.s.generator, prompt.tokens, prompt.stop_tokens, prompt.max_tokens, job, wanted)
         store = request.get("store", True) is not False
 
         if not request.get("stream"):
@@ -424,6 +427,7 @@ class _Api:
             return response
 
         stream = ResponsesStream(enc, request, previous, model=model, prompt_tokens=len(prompt.tokens))
+        run.start()
         if not job.put(STREAMING) or not job.put("".join(_sse(e, e["type"]) for e in stream.start())):
             return None
         for token in run:

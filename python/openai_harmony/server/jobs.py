@@ -13,12 +13,15 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from typing import Any, Callable, Deque, Iterator, List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple
 
 from ..interop import FinishReason
 
 Generator = Callable[[List[int], List[int], Optional[int]], Any]
-"""``(prompt_tokens, stop_tokens, max_tokens) -> Iterable[int]`` of completion tokens."""
+"""``(prompt_tokens, stop_tokens, max_tokens) -> Iterable[int]`` of completion
+tokens. One with ``takes_request = True`` is also given ``request=``, a
+:class:`GenerationRequest` (its sampling settings, for a grammar)."""
 
 
 class Failed:
@@ -120,6 +123,17 @@ class Job:
         return item
 
 
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What a generator that declares ``takes_request = True`` receives as
+    ``request=``: which API (``"chat"`` or ``"responses"``), the request
+    body, and the earlier items of a Responses conversation."""
+
+    api: str
+    body: Dict[str, Any]
+    previous: Optional[List[Any]] = None
+
+
 class Run:
     """One pass over the generator: tokens until a stop token, the budget,
     or the job being stopped (then the generator is closed)."""
@@ -131,8 +145,10 @@ class Run:
         stop: List[int],
         max_tokens: Optional[int],
         job: Optional[Job] = None,
+        request: Optional[GenerationRequest] = None,
     ) -> None:
         self._generator = generator
+        self._request = request
         self._prompt = prompt
         self._stop_tokens = stop
         self._stop = set(stop)
@@ -140,9 +156,23 @@ class Run:
         self._job = job
         self.tokens: List[int] = []
         self.stopped = False
+        self._iterator: Optional[Iterator[int]] = None
+
+    def start(self) -> None:
+        """Calls the generator (before a stream starts, so that what it
+        refuses is the request's error, not a cut stream)."""
+        if self._iterator is None:
+            args = (list(self._prompt), list(self._stop_tokens), self._max)
+            if getattr(self._generator, "takes_request", False):
+                generator: Any = self._generator
+                self._iterator = iter(generator(*args, request=self._request))
+            else:
+                self._iterator = iter(self._generator(*args))
 
     def __iter__(self) -> Iterator[int]:
-        iterator = iter(self._generator(list(self._prompt), list(self._stop_tokens), self._max))
+        self.start()
+        iterator = self._iterator
+        assert iterator is not None
         try:
             while self._max is None or len(self.tokens) < self._max:
                 if self._job is not None and self._job.stopped:

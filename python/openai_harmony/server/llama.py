@@ -167,8 +167,7 @@ class LlamaEngine:
         (yielded), a token of ``stop``, or ``max_tokens``. Holds ``lock``
         while it runs."""
         L = self.L
-        if len(prompt) >= self.n_ctx:
-            raise ValueError(f"the prompt has {len(prompt)} tokens; the context holds {self.n_ctx}")
+        self.check_prompt(prompt)
         budget = self.n_ctx - len(prompt)
         if max_tokens is not None:
             budget = min(budget, max_tokens)
@@ -204,6 +203,11 @@ class LlamaEngine:
                 L.llama_sampler_free(chain)
                 if rules is not None:
                     L.llama_sampler_free(rules)
+
+    def check_prompt(self, prompt: Sequence[int]) -> None:
+        """A ``ValueError`` for a prompt the context cannot hold."""
+        if len(prompt) >= self.n_ctx:
+            raise ValueError(f"the prompt has {len(prompt)} tokens; the model's context holds {self.n_ctx}")
 
     def _draw(self, chain: Any, rules: Optional[Any]) -> int:
         """One token from the last position's logits: the chain's pick if the
@@ -249,3 +253,83 @@ class LlamaEngine:
         if self.model:
             self.L.llama_model_free(self.model)
             self.model = None
+
+
+class LlamaGenerator:
+    """A server generator (``create_app(LlamaGenerator(...))``) that runs a
+    GGUF model in llama.cpp: the prompt is our rendering as token ids, and
+    decoding is constrained by our GBNF grammar for the request (its tools
+    with their argument schemas, ``tool_choice``, the response format)
+    unless ``constrain=False``. Maps ``temperature``, ``top_p``, ``seed``
+    and ``logit_bias`` (token id to a bias, as OpenAI's) from the request;
+    the token budget comes from the server. Text ``stop`` sequences are not
+    applied (the server's stop tokens are)."""
+
+    takes_request = True
+
+    def __init__(self, engine: LlamaEngine, encoding: Any, *, constrain: bool = True) -> None:
+        self.engine = engine
+        self.encoding = encoding
+        self.constrain = constrain
+
+    def grammar(self, request: Any) -> Optional[str]:
+        """The GBNF grammar of what may answer ``request`` (None when not constraining)."""
+        if not self.constrain or request is None:
+            return None
+        from ..interop import completion_grammar_for_chat_completions, completion_grammar_for_responses
+
+        if request.api == "chat":
+            return completion_grammar_for_chat_completions(self.encoding, request.body, syntax="gbnf")
+        return completion_grammar_for_responses(self.encoding, request.body, request.previous, syntax="gbnf")
+
+    def __call__(
+        self, prompt: List[int], stop: List[int], max_tokens: Optional[int], request: Any = None
+    ) -> Iterator[int]:
+        from .app import RequestError
+
+        body = request.body if request is not None else {}
+        try:
+            options = sampling_options(body, self.engine.n_vocab)
+            grammar = self.grammar(request)
+            if grammar is not None:
+                self.engine.free_sampler(self.engine.grammar(grammar))  # refused here, before any reply
+            self.engine.check_prompt(prompt)
+        except ValueError as error:
+            raise RequestError(400, str(error)) from None
+        return self.engine.generate(prompt, grammar=grammar, max_tokens=max_tokens, stop=stop, **options)
+
+
+def sampling_options(body: Dict[str, Any], n_vocab: int) -> Dict[str, Any]:
+    """``temperature``, ``top_p``, ``seed`` and ``logit_bias`` of an OpenAI
+    request as ``LlamaEngine.generate`` takes them; a value of the wrong
+    kind is a ``ValueError`` naming the field."""
+    options: Dict[str, Any] = {}
+    for name, low, high in (("temperature", 0.0, 2.0), ("top_p", 0.0, 1.0)):
+        value = body.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise ValueError(f"{name} must be a number from {low:g} to {high:g}")
+        options[name] = float(value)
+    seed = body.get("seed")
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ValueError("seed must be an integer")
+        options["seed"] = seed & 0xFFFFFFFF
+    bias = body.get("logit_bias")
+    if bias is not None:
+        if not isinstance(bias, dict):
+            raise ValueError("logit_bias must map token ids to numbers")
+        out: Dict[int, float] = {}
+        for key, value in bias.items():
+            try:
+                token = int(key)
+            except (TypeError, ValueError):
+                raise ValueError(f"logit_bias: {key!r} is not a token id") from None
+            if not 0 <= token < n_vocab:
+                raise ValueError(f"logit_bias: {key} is not a token id of the model (0 to {n_vocab - 1})")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not -100 <= value <= 100:
+                raise ValueError(f"logit_bias[{key}] must be a number from -100 to 100")
+            out[token] = float(value)
+        options["bias"] = out
+    return options

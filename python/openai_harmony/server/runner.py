@@ -189,14 +189,27 @@ def make_server(
 
 
 def demo_app() -> Starlette:
-    """The app with the demo generator, for ``uvicorn --factory``::
+    """The app for ``uvicorn --factory``, configured from the environment::
 
         uvicorn --factory openai_harmony.server:demo_app --workers 4 \\
             --http openai_harmony.server:HarmonyHttpProtocol
 
-    ``HARMONY_DEMO_DELAY`` sets the seconds between tokens (default 0),
-    ``HARMONY_MODEL`` the model name (default ``gpt-oss``)."""
+    ``HARMONY_GGUF`` names a GGUF model to run in llama.cpp (with
+    ``HARMONY_GRAMMAR`` 0 or 1, ``HARMONY_THREADS``, ``HARMONY_CTX``);
+    without it the demo generator serves, ``HARMONY_DEMO_DELAY`` seconds
+    between tokens (default 0). ``HARMONY_MODEL`` is the served name
+    (default ``gpt-oss``)."""
     encoding = load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
-    delay = float(os.environ.get("HARMONY_DEMO_DELAY", "0"))
     model = os.environ.get("HARMONY_MODEL", "gpt-oss")
-    return create_app(demo_generator(encoding, delay), model=model, encoding=encoding, log_requests=True)
+    gguf = os.environ.get("HARMONY_GGUF")
+    generator: Generator
+    if gguf:
+        from .llama import LlamaEngine, LlamaGenerator
+
+        engine = LlamaEngine(
+            gguf, n_ctx=int(os.environ.get("HARMONY_CTX", "8192")), threads=int(os.environ.get("HARMONY_THREADS", "1"))
+        )
+        generator = LlamaGenerator(engine, encoding, constrain=os.environ.get("HARMONY_GRAMMAR", "1") != "0")
+    else:
+        generator = demo_generator(encoding, float(os.environ.get("HARMONY_DEMO_DELAY", "0")))
+    return create_app(generator, model=model, encoding=encoding, log_requests=True)
