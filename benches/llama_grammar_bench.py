@@ -26,9 +26,8 @@ from typing import Any, Callable, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "python"))
 
-from llama_model import cached_model  # noqa: E402
-
-from openai_harmony import (  # noqa: E402
+from llama_model import cached_model
+from openai_harmony import (
     Conversation,
     DeveloperContent,
     HarmonyEncodingName,
@@ -38,7 +37,7 @@ from openai_harmony import (  # noqa: E402
     ToolDescription,
     load_harmony_encoding,
 )
-from openai_harmony.server.llama import LlamaEngine  # noqa: E402
+from openai_harmony.server.llama import LlamaEngine
 
 
 def conversation() -> Conversation:

@@ -91,14 +91,15 @@ def steer(enc: HarmonyEncoding) -> Dict[str, int]:
 
 def test_tool_calls_under_each_tool_choice(client: openai.OpenAI, steer: Dict[str, int]) -> None:
     named = {"type": "function", "function": {"name": "get_weather"}}
+    choices: List[Any] = ["auto", "required", named]
     done: Dict[str, int] = {}
-    for choice in ("auto", "required", named):
+    for choice in choices:
         for seed in range(4):
             reply = client.chat.completions.create(
                 model=MODEL,
                 messages=MESSAGES,
                 tools=CHAT_TOOLS,
-                tool_choice=choice,  # type: ignore[arg-type]
+                tool_choice=choice,
                 seed=seed,
                 max_tokens=80,
                 extra_body={"logit_bias": steer},
@@ -120,14 +121,15 @@ def test_a_structured_output(client: openai.OpenAI, steer: Dict[str, int]) -> No
     """The final answer validates against the response format. (A
     commentary preamble may come before it: the Responses API keeps it as
     its own message item, Chat Completions joins it into ``content``.)"""
-    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    schema: Dict[str, Any] = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    text: Any = {"format": {"type": "json_schema", "name": "r", "schema": schema}}
     answered = 0
     for seed in range(4):
         response = client.responses.create(
             model=MODEL,
             input="Weather?",
             max_output_tokens=80,
-            text={"format": {"type": "json_schema", "name": "r", "schema": schema}},
+            text=text,
             extra_body={"logit_bias": steer, "seed": seed},
         )
         if response.status == "completed":
