@@ -151,8 +151,8 @@ $(VENV)/.installed: $(PACKAGE_SOURCES)
 
 ## Criterion benches (encoding load, encode, render, parse), then the Python
 ## workloads (median of 3), the grammar bench, `harmony tokenize` with 1
-## and 2 workers, and the server (req/s, p50/p99, against the http.server
-## one it replaced). REF_PYTHON=path/to/venv/bin/python (a venv with
+## and 2 workers, the server (req/s, p50/p99, against the http.server
+## one it replaced), and llama.cpp's cost of our grammars per token. REF_PYTHON=path/to/venv/bin/python (a venv with
 ## openai-harmony==0.0.8) adds the reference and the ratios, and writes the
 ## figures into docs/figures.json and the docs.
 bench: python
@@ -161,6 +161,7 @@ bench: python
 	$(VENV_PY) benches/grammar_bench.py
 	$(VENV_PY) benches/tokenize_bench.py
 	$(VENV_PY) benches/server_bench.py $(if $(REF_PYTHON),--figures)
+	$(MAKE) --no-print-directory llama && $(VENV_PY) benches/llama_grammar_bench.py
 	$(VENV_PY) benches/figures.py
 
 ## Our encode against bpe-openai's encode_ordinary (PyPI `bpe-openai`, in its
