@@ -372,25 +372,34 @@ def test_sampled_completions_parse_and_keep_to_the_tools(engine: LlamaEngine, en
     assert report["response format"]["answers"] > 0
 
 
-def test_invalid_utf8_passes_the_grammar_and_parses_as_replacement_characters(
-    engine: LlamaEngine, enc: HarmonyEncoding
-) -> None:
-    """llama.cpp lets a stop token follow a token that ends inside a UTF-8
-    character, and reads lead bytes F5-FF as the start of a four-byte
-    sequence: a completion with invalid UTF-8 passes a GBNF grammar. Our
-    parser, strict or lenient, as the reference does, reads each invalid
-    sequence as U+FFFD (docs/constrained.md)."""
-    partial = next(t for t in range(256, 200_000) if not _utf8(enc.decode_bytes([t])))
-    lead = next(t for t in range(256) if enc.decode_bytes([t]) and enc.decode_bytes([t])[0] >= 0xF5)
+def test_invalid_utf8_in_llama_cpp_and_in_our_parser(engine: LlamaEngine, enc: HarmonyEncoding) -> None:
+    """llama.cpp matches grammars on UTF-8 it decodes leniently. With our
+    grammars a stop token cannot follow a token that ends inside a
+    character (the character must complete first), but a lead byte F5-FF
+    reads as the start of a four-byte sequence, so F5 80 80 80 (no Unicode
+    character) passes, in free text and in a JSON string. Our parser,
+    strict or lenient, as the reference does, reads each invalid byte as
+    U+FFFD: the text stays valid, a JSON argument stays JSON
+    (docs/constrained.md)."""
+    byte = {enc.decode_bytes([t]): t for t in range(256)}
+    partial = next(t for t in range(256, 200_000) if not _utf8(enc.decode_bytes([t])))  # e.g. b"\xe6\x97"
+    lead, tail = byte[b"\xf5"], byte[b"\x80"]
     grammar = enc.completion_grammar(weather_conversation(), syntax="gbnf", tool_choice="none")
     head = enc.encode("<|channel|>final<|message|>Hi ", allowed_special="all")
     end = special(enc, "<|return|>")
-    for odd in (partial, lead):
-        tokens = [*head, odd, end]
-        assert run(engine, grammar, tokens) == ("ended", len(tokens) - 1)
-        for strict in (True, False):
-            [message] = enc.parse_messages_from_completion_tokens(tokens, Role.ASSISTANT, strict=strict)
-            assert message.content[0].text == "Hi \ufffd", (odd, strict)  # type: ignore[union-attr]
+    assert run(engine, grammar, [*head, partial, end]) == ("rejected", len(head) + 1)
+    assert run(engine, grammar, [*head, lead, end]) == ("rejected", len(head) + 1)
+    tokens = [*head, lead, tail, tail, tail, end]
+    assert run(engine, grammar, tokens) == ("ended", len(tokens) - 1)
+    for strict in (True, False):
+        [message] = enc.parse_messages_from_completion_tokens(tokens, Role.ASSISTANT, strict=strict)
+        assert message.content[0].text == "Hi " + "\ufffd" * 4, strict  # type: ignore[union-attr]
+    grammar = enc.completion_grammar(weather_conversation(), syntax="gbnf", tool_choice="required")
+    call = enc.encode('<|channel|>commentary to=functions.get_weather<|message|>{"city": "', allowed_special="all")
+    tokens = [*call, lead, tail, tail, tail, *enc.encode_ordinary('"}'), special(enc, "<|call|>")]
+    assert run(engine, grammar, tokens) == ("ended", len(tokens) - 1)
+    [message] = enc.parse_messages_from_completion_tokens(tokens, Role.ASSISTANT, strict=True)
+    assert json.loads(message.content[0].text) == {"city": "\ufffd" * 4}  # type: ignore[union-attr]
 
 
 def _utf8(raw: bytes) -> bool:
@@ -399,3 +408,33 @@ def _utf8(raw: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def test_hostile_tool_names_in_llama_cpp(engine: LlamaEngine, enc: HarmonyEncoding) -> None:
+    """The grammar tests' hostile tool names (DEL, C1, line separators,
+    quotes, backslashes, tabs, `<`, `|`): llama.cpp parses each GBNF and
+    lets the call a model would write through to its stop token."""
+    from test_hostile_input import NAMES
+
+    parameters = {"type": "object", "properties": {"k": {"type": "string"}}, "required": ["k"]}
+    for name in NAMES:
+        if "<|" in name:  # refused by GBNF itself (test_hostile_input)
+            continue
+        tool = ToolDescription.new(name, "d", parameters=parameters)
+        convo = Conversation.from_messages(
+            [
+                Message.from_role_and_content(Role.SYSTEM, SystemContent.new()),
+                Message.from_role_and_content(Role.DEVELOPER, DeveloperContent.new().with_function_tools([tool])),
+                Message.from_role_and_content(Role.USER, "hi"),
+            ]
+        )
+        grammar = enc.completion_grammar(convo, syntax="gbnf")
+        args = json.dumps({"k": name}, ensure_ascii=False).replace("\x7f", "\\u007f")
+        call = [
+            special(enc, "<|channel|>"),
+            *enc.encode(f"commentary to=functions.{name}", disallowed_special=()),
+            special(enc, "<|message|>"),
+            *enc.encode(args, disallowed_special=()),
+            special(enc, "<|call|>"),
+        ]
+        assert run(engine, grammar, call) == ("ended", len(call) - 1), repr(name)
