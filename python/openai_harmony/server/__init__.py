@@ -194,7 +194,7 @@ def _stop(signum: int, frame: Any) -> None:
 
 def main(argv: Optional[List[str]] = None) -> None:
     """``python -m openai_harmony.server [--host] [--port] [--model] [--delay] ...``."""
-    from ..cli import add_serve_arguments  # one definition of the options, with `harmony serve`
+    from .._serve_options import add_serve_arguments  # one definition, shared with `harmony serve`
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     add_serve_arguments(parser)
