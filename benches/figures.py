@@ -5,7 +5,7 @@
 The benches write their measurements into it (`--figures`, which `make
 bench` passes), and this script writes them into the docs:
 
-- each `<!--fig:NAME-->…<!--/fig-->` span (README.md, docs/*.md) becomes the
+- each `<!--fig:NAME-->…<!--/fig-->` span (README.md, CHANGELOG.md, docs/*.md) becomes the
   value of NAME (see `VALUES`);
 - each `<!--table:NAME-->…<!--/table-->` block becomes that table (see
   `TABLES`): the Python workloads against the reference, the tokenizer
@@ -26,7 +26,7 @@ from typing import Any, Callable, Dict, List
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ROOT / "docs" / "figures.json"
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 Figures = Dict[str, Dict[str, Any]]
 

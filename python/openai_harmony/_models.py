@@ -180,12 +180,12 @@ class SystemContent(Content):
         return cls()
 
     def with_model_identity(self, model_identity: str) -> SystemContent:
-        """A copy with this model identity (the first line of the system message)."""
+        """Sets the model identity (the first line of the system message); returns ``self``."""
         self.model_identity = model_identity
         return self
 
     def with_reasoning_effort(self, reasoning_effort: Optional[ReasoningEffort]) -> SystemContent:
-        """A copy with this reasoning effort (``Reasoning: low|medium|high``):
+        """Sets the reasoning effort (``Reasoning: low|medium|high``) and returns ``self``:
         a ``ReasoningEffort``, its value (``"Low"``, ``"Medium"``, ``"High"``)
         or ``None`` (no ``Reasoning:`` line). Anything else is a
         ``ValueError`` here, not later when the message is rendered (where
@@ -194,37 +194,37 @@ class SystemContent(Content):
         return self
 
     def with_tools(self, ns_config: ToolNamespaceConfig) -> SystemContent:
-        """A copy with this tool namespace added (built-in tools live in the system message)."""
+        """Adds this tool namespace (built-in tools live in the system message); returns ``self``."""
         if self.tools is None:
             self.tools = {}
         self.tools[ns_config.name] = ns_config
         return self
 
     def with_browser_tool(self) -> SystemContent:
-        """A copy with the built-in ``browser`` tool (search, open, find)."""
+        """Adds the built-in ``browser`` tool (search, open, find); returns ``self``."""
         return self.with_tools(ToolNamespaceConfig.browser())
 
     def with_python_tool(self) -> SystemContent:
-        """A copy with the built-in ``python`` tool."""
+        """Adds the built-in ``python`` tool; returns ``self``."""
         return self.with_tools(ToolNamespaceConfig.python())
 
     def with_conversation_start_date(self, conversation_start_date: str) -> SystemContent:
-        """A copy with this ``Current date:`` (``YYYY-MM-DD``)."""
+        """Sets ``Current date:`` (``YYYY-MM-DD``); returns ``self``."""
         self.conversation_start_date = conversation_start_date
         return self
 
     def with_knowledge_cutoff(self, knowledge_cutoff: str) -> SystemContent:
-        """A copy with this ``Knowledge cutoff:``."""
+        """Sets ``Knowledge cutoff:``; returns ``self``."""
         self.knowledge_cutoff = knowledge_cutoff
         return self
 
     def with_channel_config(self, channel_config: ChannelConfig) -> SystemContent:
-        """A copy with this channel configuration."""
+        """Sets the channel configuration; returns ``self``."""
         self.channel_config = channel_config
         return self
 
     def with_required_channels(self, channels: Sequence[str]) -> SystemContent:
-        """A copy whose messages must each name one of these channels."""
+        """Requires each message to name one of these channels; returns ``self``."""
         return self.with_channel_config(ChannelConfig.require_channels(channels))
 
     def to_dict(self) -> Dict[str, Any]:
@@ -266,23 +266,23 @@ class DeveloperContent(Content):
         return cls()
 
     def with_instructions(self, instructions: str) -> DeveloperContent:
-        """A copy with these instructions (``# Instructions``)."""
+        """Sets the instructions (``# Instructions``); returns ``self``."""
         self.instructions = instructions
         return self
 
     def with_tools(self, ns_config: ToolNamespaceConfig) -> DeveloperContent:
-        """A copy with this tool namespace added."""
+        """Adds this tool namespace; returns ``self``."""
         if self.tools is None:
             self.tools = {}
         self.tools[ns_config.name] = ns_config
         return self
 
     def with_function_tools(self, tools: Sequence[ToolDescription]) -> DeveloperContent:
-        """A copy with these tools in the ``functions`` namespace."""
+        """Puts these tools in the ``functions`` namespace; returns ``self``."""
         return self.with_tools(ToolNamespaceConfig(name="functions", description=None, tools=list(tools)))
 
     def with_response_format(self, response_format: ResponseFormat) -> DeveloperContent:
-        """A copy with this response format added (``# Response Formats``)."""
+        """Adds this response format (``# Response Formats``); returns ``self``."""
         self.response_formats.append(response_format)
         return self
 
@@ -380,22 +380,22 @@ class Message(BaseModel):
         return cls(author=Author(role=role), content=[_as_content(c) for c in contents])
 
     def adding_content(self, content: Union[str, Content]) -> Message:
-        """A copy with one more content item."""
+        """Appends one content item; returns ``self``."""
         self.content.append(_as_content(content))
         return self
 
     def with_channel(self, channel: Optional[str]) -> Message:
-        """A copy on this channel (``analysis``, ``commentary``, ``final``), or none."""
+        """Sets the channel (``analysis``, ``commentary``, ``final``), or none; returns ``self``."""
         self.channel = channel
         return self
 
     def with_recipient(self, recipient: Optional[str]) -> Message:
-        """A copy addressed to this recipient (``functions.get_weather``, ``assistant``), or none."""
+        """Sets the recipient (``functions.get_weather``, ``assistant``), or none; returns ``self``."""
         self.recipient = recipient
         return self
 
     def with_content_type(self, content_type: Optional[str]) -> Message:
-        """A copy with this content type (``<|constrain|>json``), or none."""
+        """Sets the content type (``<|constrain|>json``), or none; returns ``self``."""
         self.content_type = content_type
         return self
 

@@ -163,7 +163,10 @@ class ChatCompletionStream:
         return chunks
 
     def finish(self, reason: Optional[FinishReason] = None) -> List[Json]:
-        """Ends the stream; returns the last chunks (the finish reason, usage when asked)."""
+        """Ends the stream; returns the last chunks: the finish reason, then
+        the usage chunk when the request asks for it
+        (``stream_options.include_usage``) and the stream was given
+        ``prompt_tokens``."""
         chunks: List[Json] = json.loads(self._inner.finish(reason))
         self._logged = _log_new_repairs(self.diagnostics, getattr(self, "_logged", 0))
         return chunks
