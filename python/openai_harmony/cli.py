@@ -112,37 +112,93 @@ def _check_shape(doc: Any) -> Dict[str, Any]:
     return doc
 
 
-def _is_chat_request(doc: Any) -> bool:
-    if not isinstance(doc, dict):
-        return False
-    if set(doc) & _CHAT_KEYS:
-        return True
-    messages = doc.get("messages")
-    if isinstance(messages, list):
-        for m in messages:
-            if isinstance(m, dict) and set(m) & _CHAT_MESSAGE_KEYS:
-                return True
+_HARMONY_MESSAGE_KEYS = {"channel", "recipient", "content_type", "author"}
+_HARMONY_CONTENT_TYPES = {"system_content", "developer_content"}
+
+
+def _signs(doc: Dict[str, Any]) -> Tuple[List[str], List[str]]:
+    """What in ``doc`` only a harmony conversation has, and what only a Chat
+    Completions request has (each as words for a message)."""
+    harmony: List[str] = []
+    chat = [f'"{k}"' for k in sorted(set(doc) & _CHAT_KEYS)]
+    for i, m in enumerate(doc.get("messages") or []):
+        if not isinstance(m, dict):
+            continue
+        harmony += [f"messages[{i}].{k}" for k in sorted(set(m) & _HARMONY_MESSAGE_KEYS)]
+        chat += [f"messages[{i}].{k}" for k in sorted(set(m) & _CHAT_MESSAGE_KEYS)]
+        content = m.get("content")
+        if isinstance(content, list):
+            for item in content:
+                if isinstance(item, dict) and item.get("type") in _HARMONY_CONTENT_TYPES:
+                    harmony.append(f"messages[{i}] content of type {item['type']}")
+    return harmony, chat
+
+
+def detect_source(doc: Dict[str, Any]) -> str:
+    """``harmony`` or ``chat``: how ``--from auto`` reads ``doc`` (one rule
+    for every subcommand). Keys only one format has decide; input with
+    both kinds of keys is ambiguous (an error naming them); input with
+    neither is harmony if it reads as harmony, else Chat Completions if it
+    reads as that, else an error naming what is wrong under each reading.
+    Auto-detection never changes what an input means: it picks the reading
+    the input asks for and reports that reading's errors."""
+    harmony, chat = _signs(doc)
+    if harmony and chat:
+        raise CliError(
+            f"ambiguous input: {', '.join(harmony[:3])} only a harmony conversation has, and"
+            f" {', '.join(chat[:3])} only a Chat Completions request has; say which with --from harmony or --from chat"
+        )
+    if harmony:
+        return "harmony"
+    if chat:
+        return "chat"
     try:
-        Conversation.from_dict(doc)
-    except (ValidationError, ValueError, TypeError):
-        return True
-    return False
+        _read_harmony(doc)
+        return "harmony"
+    except CliError as error:
+        as_harmony = str(error)
+    from .interop import conversation_from_chat_completions
+
+    try:
+        conversation_from_chat_completions(doc, date="2000-01-01")
+        return "chat"
+    except (HarmonyError, _native.HarmonyError, ValueError, TypeError) as error:
+        as_chat = str(error).strip().splitlines()[0]
+    raise CliError(
+        f"neither reading works: as a harmony conversation, {as_harmony}; as a Chat Completions request, {as_chat}"
+    )
+
+
+def _read_harmony(doc: Dict[str, Any]) -> Conversation:
+    """``doc`` as a harmony conversation, or a ``CliError`` naming the
+    message and the field that is wrong."""
+    messages = []
+    for i, raw in enumerate(doc["messages"]):
+        try:
+            messages.append(Message.from_dict(raw))
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise CliError(f"messages[{i}].{where}: {first['msg']}") from None
+        except (ValueError, TypeError, KeyError) as error:
+            raise CliError(f"messages[{i}]: {str(error).strip().splitlines()[0]}") from None
+    return Conversation.from_messages(messages)
 
 
 def load_conversation(text: str, source: str = "auto", date: Optional[str] = None) -> Conversation:
     """A harmony conversation JSON or a Chat Completions request (``source``:
     ``auto``, ``harmony`` or ``chat``)."""
     doc = _check_shape(_load_json(text))
-    if source == "chat" or (source == "auto" and _is_chat_request(doc)):
+    if source == "auto":
+        source = detect_source(doc)
+    if source == "chat":
         from .interop import conversation_from_chat_completions
 
         return conversation_from_chat_completions(doc, date=date)
     try:
-        return Conversation.from_dict(doc)
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise CliError(f"not a harmony conversation: {where}: {first['msg']}") from None
+        return _read_harmony(doc)
+    except CliError as e:
+        raise CliError(f"not a harmony conversation: {e}") from None
 
 
 def _render(enc: HarmonyEncoding, convo: Conversation, mode: str, role: str) -> List[int]:
@@ -281,7 +337,11 @@ def cmd_render(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> 
 
 def cmd_parse(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> None:
     tokens = _parse_tokens(enc, _read(args.file))
+    if not tokens:
+        raise CliError("the input is empty: there is no completion to parse")
     role = _role_arg(args.role, tokens, enc)
+    if not args.lenient:
+        _locate_strict_error(enc, tokens, role, args.tool)
     if args.events:
         parser = StreamableParser(enc, role, strict=not args.lenient, tools=args.tool)
         for token in tokens:
@@ -303,10 +363,68 @@ def cmd_parse(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> N
         _write_json(out, messages, indent=2)
 
 
+def _locate_strict_error(enc: HarmonyEncoding, tokens: List[int], role: Optional[Role], tools: Any) -> None:
+    """Parses strictly token by token; on an error, a ``CliError`` saying
+    what was given, where it failed (the token, its index, the text around
+    it) and what the parser expected."""
+    parser = StreamableParser(enc, role, strict=True, tools=tools)
+    for i, token in enumerate(tokens):
+        try:
+            parser.process(token)
+        except (HarmonyError, _native.HarmonyError) as error:
+            before = enc.decode(tokens[max(0, i - 8) : i])
+            after = enc.decode(tokens[i + 1 : i + 4])
+            raise CliError(
+                f"strict parse failed at token {i} of {len(tokens)}, {token} {enc.decode([token])!r}"
+                f" (after {_tail(before)!r}, before {after[:30]!r}): {_name_tokens(enc, str(error))}"
+                " (--lenient repairs it)"
+            ) from None
+    try:
+        parser.process_eos()
+    except (HarmonyError, _native.HarmonyError) as error:
+        given = enc.decode(tokens)
+        raise CliError(
+            f"the completion ended before its last message was complete: {len(tokens)} tokens, ending"
+            f" {_tail(given)!r}: {_name_tokens(enc, str(error))} (a header ends with <|message|>;"
+            " --lenient repairs it)"
+        ) from None
+
+
+def _tail(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else "…" + text[-width:]
+
+
+def _name_tokens(enc: HarmonyEncoding, message: str) -> str:
+    """The core's message with each special token id followed by its text."""
+
+    def named(m: re.Match[str]) -> str:
+        token = int(m.group(1))
+        if enc.is_special_token(token):
+            return f"{m.group(0)} ({enc.decode([token])})"
+        return m.group(0)
+
+    return re.sub(r"\btoken (\d+)", named, message)
+
+
 def _report(diagnostics: Sequence[Any]) -> None:
-    """Each repair lenient parsing made, on stderr."""
-    for d in diagnostics:
+    """Each repair lenient parsing made, on stderr. Text outside any message
+    (a missing ``<|start|>`` and the header it then lacks) is one repair."""
+    i = 0
+    while i < len(diagnostics):
+        d = diagnostics[i]
+        following = diagnostics[i + 1] if i + 1 < len(diagnostics) else None
+        if d.kind == "missing_start" and following is not None and following.kind == "unterminated_header":
+            text = re.search(r'"((?:[^"\\]|\\.)*)" read as content', following.detail)
+            shown = f" {text.group(1)!r}" if text else ""
+            print(
+                f"harmony: repaired at tokens {d.position}-{following.position}: stray text{shown} outside any"
+                " message: read as an assistant message",
+                file=sys.stderr,
+            )
+            i += 2
+            continue
         print(f"harmony: repaired at token {d.position}: {d.kind}: {d.detail}", file=sys.stderr)
+        i += 1
 
 
 def _event_dict(event: Any) -> Dict[str, Any]:
@@ -396,15 +514,43 @@ def cmd_demo(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> No
     out.write(json.dumps([m.to_dict() for m in messages], ensure_ascii=False, indent=2) + "\n")
 
 
+def _first_row_source(path: str) -> str:
+    """``--from auto`` for a JSONL file: the reading its first conversation
+    asks for (the rule of ``render``); stdin is read as harmony unless told."""
+    if path == "-":
+        return "harmony"
+    try:
+        with open(path, encoding="utf-8") as f:
+            for number, line in enumerate(f, 1):
+                if line.strip():
+                    try:
+                        doc = _check_shape(json.loads(line))
+                    except (ValueError, CliError):
+                        return "harmony"  # the tokenizer reports the bad line itself
+                    try:
+                        return detect_source(doc)
+                    except CliError as error:
+                        raise CliError(f"line {number}: {error}") from None
+    except (OSError, UnicodeDecodeError):
+        pass  # the tokenizer reports an unreadable file itself
+    return "harmony"
+
+
 def cmd_tokenize(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> None:
     from ._tokenize import TokenizeError, tokenize_file
 
+    source = args.source
+    detected = ""
+    if source == "auto":
+        source = _first_row_source(args.input)
+        kind = "Chat Completions requests" if source == "chat" else "harmony conversations"
+        detected = f" (read as {kind}, detected from the first line; --from says otherwise)"
     try:
         summary = tokenize_file(
             args.input,
             args.output,
             train_on=args.train_on,
-            input_format=args.source,
+            input_format=source,
             workers=args.workers,
             skip_invalid=args.skip_invalid,
             date=args.date,
@@ -413,11 +559,12 @@ def cmd_tokenize(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -
     except TokenizeError as e:
         raise CliError(str(e)) from None
     rate = summary.rows / summary.seconds if summary.seconds else 0.0
-    skipped = f", {summary.skipped:,} invalid lines skipped" if summary.skipped else ""
+    skipped = f", {_count(summary.skipped, 'invalid line')} skipped" if summary.skipped else ""
     print(
-        f"harmony: {summary.rows:,} conversations, {summary.tokens:,} tokens into {args.output}{skipped}"
+        f"harmony: {_count(summary.rows, 'conversation')}, {_count(summary.tokens, 'token')} into"
+        f" {args.output}{skipped}"
         f" in {summary.seconds:.2f} s ({rate:,.0f} conversations/s, {summary.tokens / max(summary.seconds, 1e-9):,.0f}"
-        " tokens/s)",
+        f" tokens/s){detected}",
         file=sys.stderr,
     )
 
@@ -549,9 +696,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--from",
         dest="source",
-        choices=["harmony", "chat"],
-        default="harmony",
-        help="each line: a harmony conversation, or a Chat Completions request or messages list (default: harmony)",
+        choices=["auto", "harmony", "chat"],
+        default="auto",
+        help="each line: a harmony conversation, or a Chat Completions request or messages list (default: auto,"
+        " the reading the first line asks for, by the rule of render)",
     )
     p.add_argument("--workers", type=int, help="worker threads (default: all cores)")
     p.add_argument("--skip-invalid", action="store_true", help="skip bad lines (reported on stderr) instead of failing")
@@ -601,7 +749,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         COMMANDS[args.command](enc, args, sys.stdout)
     except (CliError, HarmonyError, _native.HarmonyError, ValueError) as e:
         message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        print(f"harmony: error: {message}", file=sys.stderr)
+        print(f"harmony: error: {_sentence(message)}", file=sys.stderr)
+        return 1
+    except OSError as e:  # a file or a socket: the system's words, not Python's class name
+        what = (e.strerror or str(e)).rstrip(".")
+        where = f": {e.filename}" if e.filename else ""
+        print(f"harmony: error: {_sentence(what)}{where}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         return 0
@@ -616,6 +769,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"harmony: error: {type(e).__name__}{': ' + detail if detail else ''}", file=sys.stderr)
         return 1
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 conversation``, ``2,000 conversations``."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def _sentence(message: str) -> str:
+    """One style for every error line: a lower-case start (``Invalid JSON``
+    from the core reads ``invalid JSON``), acronyms kept."""
+    if len(message) > 1 and message[0].isupper() and message[1].islower():
+        return message[0].lower() + message[1:]
+    return message
 
 
 if __name__ == "__main__":

@@ -214,3 +214,92 @@ def test_no_input_on_a_terminal_is_an_error(
     monkeypatch.setattr(sys, "stdin", Terminal(""))
     assert main(["render"]) == 1
     assert "no input: give a FILE" in capsys.readouterr().err
+
+
+# --- the CLI says exactly what is wrong ------------------------------------------
+
+
+def test_auto_detection_never_changes_what_an_input_means(capsys: pytest.CaptureFixture[str]) -> None:
+    # A harmony conversation with one bad field: its error, not a Chat reading.
+    bad = '{"messages": [{"role": "user", "content": "hi", "channel": 5}]}'
+    code, out, err = run(["render"], capsys, bad)
+    assert code == 1 and out == "" and "not a harmony conversation: messages[0].channel" in err, err
+    # Keys of both formats: ambiguous, and the keys are named.
+    both = '{"model": "x", "messages": [{"role": "user", "content": "hi", "channel": "final"}]}'
+    code, out, err = run(["inspect"], capsys, both)
+    assert code == 1 and "ambiguous input" in err and "messages[0].channel" in err and '"model"' in err, err
+    code, out, err = run(["render", "--from", "chat"], capsys, both)
+    assert code == 0, err
+    # Neither reading works: what is wrong under each.
+    code, out, err = run(["render"], capsys, '{"messages": [{"role": "user", "content": 5}]}')
+    assert code == 1 and "as a harmony conversation, messages[0]" in err and "as a Chat Completions request" in err
+    # Chat keys: a Chat Completions request (a dated system message added, as documented).
+    code, out, err = run(["render"], capsys, '{"messages": [{"role": "user", "content": "hi"}], "model": "m"}')
+    assert code == 0 and "Current date:" in out
+
+
+def test_tokenize_detects_as_render_does(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    chat = {"model": "m", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]}
+    source = tmp_path / "chat.jsonl"
+    source.write_text(json.dumps(chat) + "\n")
+    lengths = {}
+    for how in ("auto", "chat"):
+        target = tmp_path / f"{how}.parquet"
+        code, _, err = run(["tokenize", str(source), "-o", str(target), "--from", how, "--date", "2026-12-06"], capsys)
+        assert code == 0, err
+        lengths[how] = len(pq.read_table(target).column("input_ids")[0].as_py())
+        if how == "auto":
+            assert "read as Chat Completions requests" in err and "1 conversation," in err, err
+    assert lengths["auto"] == lengths["chat"] > 25, lengths
+
+
+@pytest.mark.parametrize(
+    "stdin, message",
+    [
+        ("", "the input is empty"),
+        ('{"a":1}', "the completion ended before its last message was complete: 5 tokens, ending '{\"a\":1}'"),
+        ("hello world", "ending 'hello world'"),
+        (
+            "<|start|>assistant<|channel|>final<|message|>Hi<|end|>stray<|start|>assistant<|channel|>final"
+            "<|message|>x<|return|>",
+            "strict parse failed at token 7 of ",
+        ),
+    ],
+    ids=["empty", "json", "text", "stray"],
+)
+def test_parse_errors_say_what_where_and_what_was_expected(
+    stdin: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(["parse"], capsys, stdin)
+    assert code == 1 and out == "" and message in err, err
+    assert err.count("\n") == 1
+    if "stray" in stdin:
+        assert "(after '" in err and "(<|start|>)" in err, err  # the text around it, the token it expected
+
+
+def test_lenient_reports_one_stray_text_once(capsys: pytest.CaptureFixture[str]) -> None:
+    text = "<|start|>assistant<|channel|>final<|message|>Hi<|end|>stray text here<|start|>assistant<|channel|>final"
+    code, _, err = run(["parse", "--lenient"], capsys, text + "<|message|>x<|return|>")
+    assert code == 0
+    lines = err.strip().splitlines()
+    assert lines == [
+        "harmony: repaired at tokens 7-10: stray text 'stray text here' outside any message: read as"
+        " an assistant message"
+    ], lines
+
+
+def test_serve_errors_are_plain_words(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    code, _, err = run(["serve", "--port", "99999"], capsys)
+    assert code == 1 and err.strip() == "harmony: error: --port must be from 0 to 65535, got 99999"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err = run(["serve", "--port", str(port)], capsys)
+    assert code == 1 and f"cannot listen on 127.0.0.1:{port}: address already in use" in err, err
+    assert "Error" not in err and "Errno" not in err

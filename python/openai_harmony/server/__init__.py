@@ -91,6 +91,8 @@ def serve(
         raise ValueError("--store-entries and --store-mb must not be negative")
     if workers < 1 or threads < 1 or n_ctx < 16:
         raise ValueError("--workers and --threads must be at least 1, --ctx at least 16")
+    if not 0 <= port <= 65535:
+        raise ValueError(f"--port must be from 0 to 65535, got {port}")
     gguf = _gguf_path(model)
     name = served_model_name or (gguf.stem if gguf is not None else model)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -107,16 +109,20 @@ def serve(
     else:
         generator = demo_generator(encoding, delay)
         what = "demo generator"
-    server = make_server(
-        generator,
-        host,
-        port,
-        name,
-        encoding=encoding,
-        log_requests=True,
-        store_entries=store_entries,
-        store_bytes=store_mb << 20,
-    )
+    try:
+        server = make_server(
+            generator,
+            host,
+            port,
+            name,
+            encoding=encoding,
+            log_requests=True,
+            store_entries=store_entries,
+            store_bytes=store_mb << 20,
+        )
+    except OSError as error:
+        reason = (error.strerror or str(error)).split(" (while attempting")[0].lower()
+        raise ValueError(f"cannot listen on {host}:{port}: {reason}") from None
     main = threading.current_thread() is threading.main_thread()
     previous = signal.getsignal(signal.SIGTERM)
     if main:
