@@ -113,7 +113,9 @@ xgrammar: $(XG_VENV)/.installed
 
 $(XG_VENV)/.installed:
 	@free=$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}'); \
-	if [ "$$free" -lt 12 ]; then \
+	if [ "$$free" -lt 12 ] && [ -n "$$HARMONY_REQUIRE_ENGINES" ]; then \
+		echo "xgrammar: needs about 6 GB for torch and $$free GB are free; HARMONY_REQUIRE_ENGINES forbids skipping it"; exit 1; \
+	elif [ "$$free" -lt 12 ]; then \
 		echo "xgrammar: SKIPPED, needs about 6 GB for torch and $$free GB are free; the xgrammar test will skip"; \
 	else \
 		echo "== installing xgrammar (with torch, about 6 GB) into $(XG_VENV) for the structural-tag tests"; \

@@ -89,3 +89,12 @@ def started(args: List[str], **popen: Any) -> Iterator[subprocess.Popen[Any]]:
 def sigint_was_ignored() -> bool:
     """Whether this process was started with SIGINT ignored (a background job)."""
     return signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+
+
+def engine_missing(reason: str) -> None:
+    """A real engine a test needs is not here: a skip that says why, or,
+    with ``HARMONY_REQUIRE_ENGINES=1`` (set by ``.ci/run``), a failure, so
+    that CI never passes without running it."""
+    if os.environ.get("HARMONY_REQUIRE_ENGINES"):
+        pytest.fail(f"required engine missing: {reason}", pytrace=False)
+    pytest.skip(reason)

@@ -20,7 +20,7 @@ import llguidance
 import llguidance.tiktoken
 import pytest
 
-from conftest import load_cases
+from conftest import engine_missing, load_cases
 from grammar_cases import case_batch, gbnf_to_lark_with_tokens, llguidance_grammar
 from openai_harmony import (
     Conversation,
@@ -370,7 +370,7 @@ def xgrammar_python() -> str:
     root = Path(__file__).resolve().parents[2]
     path = os.environ.get("HARMONY_XGRAMMAR_PYTHON") or str(root / ".venv-xg" / "bin" / "python")
     if not Path(path).exists():
-        pytest.skip(f"xgrammar: no venv with xgrammar at {path} (make xgrammar makes one)")
+        engine_missing(f"xgrammar: no venv with xgrammar at {path} (make xgrammar makes one)")
     return path
 
 

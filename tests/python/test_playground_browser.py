@@ -15,15 +15,12 @@ from typing import Any, Iterator, List
 
 import pytest
 
+from conftest import engine_missing
 from openai_harmony import Conversation, HarmonyEncoding, Role
 from openai_harmony import server as harmony_server
 
 CHROMIUM = os.environ.get("HARMONY_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOT = os.environ.get("HARMONY_PLAYGROUND_SCREENSHOT")  # where to save the page (docs/images/playground.png)
-
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no Chromium installed (apt-get install chromium; .ci/run installs it)"
-)
 
 
 @pytest.fixture
@@ -41,6 +38,8 @@ def base_url(enc: HarmonyEncoding) -> Iterator[str]:
 
 @pytest.fixture
 def page(base_url: str) -> Iterator[Any]:
+    if CHROMIUM is None:
+        engine_missing("no Chromium installed (apt-get install chromium; .ci/run installs it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
