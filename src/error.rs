@@ -57,9 +57,14 @@ pub enum HarmonyError {
     #[error("Invalid JSON: {0}")]
     Json(String),
 
-    /// The tokenizer could not be built (the embedded vocabulary is corrupt).
+    /// An encoding name the reference's registry does not know.
     #[error("Unknown encoding name: {0}")]
     UnknownEncoding(String),
+
+    /// The embedded vocabulary could not be read (a build that shipped a
+    /// damaged file); never input's fault.
+    #[error("the embedded o200k_harmony vocabulary is corrupt: {0}")]
+    CorruptVocabulary(String),
 
     /// An encoding name that this library does not know.
     #[error("Invalid HarmonyEncodingName: {0}")]
@@ -122,14 +127,22 @@ pub enum HarmonyError {
 }
 
 impl HarmonyError {
-    /// An [`HarmonyError::InvalidRequest`] from its text, which starts with
-    /// the field's path followed by `:`, ` is `, ` must ` or ` names `
-    /// (`messages[3].tool_call_id: …`, `messages is required`); the path
-    /// becomes `param`.
-    pub fn invalid_request(message: impl Into<String>) -> Self {
-        let message = message.into();
-        let param = field_path(&message).map(str::to_string);
-        HarmonyError::InvalidRequest { message, param }
+    /// An [`HarmonyError::InvalidRequest`]: `message` says what is wrong
+    /// (starting with the field's path when there is one); `param` is that
+    /// path as data (`messages[3].tool_call_id`), `None` for the request as
+    /// a whole.
+    pub fn invalid_request(param: Option<&str>, message: impl Into<String>) -> Self {
+        HarmonyError::InvalidRequest { message: message.into(), param: param.map(str::to_string) }
+    }
+
+    /// The detail of an error that wraps another's text (a JSON parser's
+    /// message, with its position), without the variant's wording: what a
+    /// caller re-wording the error needs, so that nobody slices messages.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            HarmonyError::Json(detail) | HarmonyError::ContentJson(detail) => Some(detail),
+            _ => None,
+        }
     }
 
     /// The request field an error is about, if it is about one.
@@ -139,17 +152,36 @@ impl HarmonyError {
             _ => None,
         }
     }
-}
 
-/// The leading field path of an invalid-request message.
-fn field_path(message: &str) -> Option<&str> {
-    let end = message.find([' ', ':']).unwrap_or(message.len());
-    let (path, rest) = message.split_at(end);
-    let follows = [":", " is ", " must ", " names "].iter().any(|f| rest.starts_with(f));
-    let mut chars = path.chars();
-    let starts = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-    let shaped = path.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'));
-    (follows && starts && shaped).then_some(path)
+    /// A stable, machine-readable name of the error's kind
+    /// (`invalid_request`, `unexpected_token`, …): what code should match
+    /// on, never the message text.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            HarmonyError::DisallowedSpecialToken(_) => "disallowed_special_token",
+            HarmonyError::InvalidToken(_) | HarmonyError::TokenOutOfRange(_) => "invalid_token",
+            HarmonyError::InvalidUtf8(_) => "invalid_utf8",
+            HarmonyError::UnknownSpecialToken(_) => "unknown_special_token",
+            HarmonyError::ToolWithoutName => "tool_without_name",
+            HarmonyError::SystemContentOutsideSystem(_) => "system_content_outside_system",
+            HarmonyError::DeveloperContentOutsideDeveloper(_) => "developer_content_outside_developer",
+            HarmonyError::ContentJson(_) => "content_json",
+            HarmonyError::Json(_) => "json",
+            HarmonyError::UnknownEncoding(_) => "unknown_encoding",
+            HarmonyError::CorruptVocabulary(_) => "corrupt_vocabulary",
+            HarmonyError::InvalidEncodingName(_) => "invalid_encoding_name",
+            HarmonyError::UnknownRole(_) => "unknown_role",
+            HarmonyError::UnexpectedToken { .. } => "unexpected_token",
+            HarmonyError::UndecodableHeader => "undecodable_header",
+            HarmonyError::HeaderWithoutRole => "header_without_role",
+            HarmonyError::EmptyChannel => "empty_channel",
+            HarmonyError::HeaderLeftover(_) => "header_leftover",
+            HarmonyError::UnexpectedEosInHeader => "unexpected_eos_in_header",
+            HarmonyError::InvalidRequest { .. } => "invalid_request",
+            HarmonyError::InvalidArgument(_) => "invalid_argument",
+            HarmonyError::InvalidConversation(_) => "invalid_conversation",
+        }
+    }
 }
 
 impl From<serde_json::Error> for HarmonyError {

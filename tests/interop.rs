@@ -424,8 +424,10 @@ fn request_errors_carry_the_field_as_param() {
     assert_eq!(err.param(), Some("messages"));
     let err = conversation_from_chat_completions(&serde_json::json!([]), &options).expect_err("not an object");
     assert_eq!(err.param(), None);
-    assert_eq!(openai_harmony::HarmonyError::invalid_request("tool_choice.type: x").param(), Some("tool_choice.type"));
-    assert_eq!(openai_harmony::HarmonyError::invalid_request("the request must be a JSON object").param(), None);
+    let at = openai_harmony::HarmonyError::invalid_request(Some("tool_choice.type"), "tool_choice.type: x");
+    assert_eq!((at.param(), at.kind()), (Some("tool_choice.type"), "invalid_request"));
+    let whole = openai_harmony::HarmonyError::invalid_request(None, "the request must be a JSON object");
+    assert_eq!(whole.param(), None);
 }
 
 #[test]

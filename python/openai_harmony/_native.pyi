@@ -41,7 +41,10 @@ __all__ = [
 class HarmonyError(RuntimeError):
     """An error from the harmony core."""
 
+    kind: str
     param: Optional[str]
+    detail: Optional[str]
+    index: Optional[int]
 
 class ContentJsonError(ValueError):
     """Content that is not valid."""

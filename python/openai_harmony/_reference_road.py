@@ -49,9 +49,8 @@ def reference_errors(text: str, render: Callable[[], T], what: str) -> T:
     try:
         return render()
     except _native.HarmonyError as e:
-        prefix = "Invalid JSON: "
-        if str(e).startswith(prefix):
-            raise ValueError(f"invalid {what} JSON: {str(e)[len(prefix) :]}") from None
+        if getattr(e, "kind", None) == "json":
+            raise ValueError(f"invalid {what} JSON: {getattr(e, 'detail', '')}") from None
         raise
 
 

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::json::{invalid, Obj};
+use super::json::{invalid, invalid_at, Obj};
 use super::names::ToolNames;
 use super::request::{flatten, Builder};
 use super::{new_id, ConversionOptions};
@@ -32,7 +32,9 @@ pub fn conversation_from_chat_completions(request: &Value, options: &ConversionO
 /// request need none).
 fn require_messages(request: &Value) -> Result<()> {
     match request.get("messages") {
-        Some(Value::Array(messages)) if messages.is_empty() => Err(invalid("messages must hold at least one message")),
+        Some(Value::Array(messages)) if messages.is_empty() => {
+            Err(invalid_at("messages", "messages must hold at least one message"))
+        }
         _ => Ok(()),
     }
 }
@@ -68,11 +70,18 @@ fn build(request: &Value) -> Result<Builder> {
             match tool.req_str("type")? {
                 "function" => {
                     let fpath = format!("{path}.function");
-                    let f =
-                        Obj::new(tool.get("function").ok_or_else(|| invalid(format!("{fpath} is required")))?, &fpath)?;
+                    let f = Obj::new(
+                        tool.get("function").ok_or_else(|| invalid_at(&fpath, format!("{fpath} is required")))?,
+                        &fpath,
+                    )?;
                     b.function(f.req_str("name")?, f.str("description")?, f.get("parameters"), &fpath)?;
                 }
-                other => return Err(invalid(format!("{path}.type: unsupported tool type {other:?}"))),
+                other => {
+                    return Err(invalid_at(
+                        &format!("{path}.type"),
+                        format!("{path}.type: unsupported tool type {other:?}"),
+                    ))
+                }
             }
         }
     }
@@ -97,7 +106,7 @@ fn build(request: &Value) -> Result<Builder> {
         };
         b.response_format(format, spec)?;
     }
-    let messages = req.array("messages")?.ok_or_else(|| invalid("messages is required"))?;
+    let messages = req.array("messages")?.ok_or_else(|| invalid_at("messages", "messages is required"))?;
     for (i, message) in messages.iter().enumerate() {
         let path = format!("messages[{i}]");
         message_into(&mut b, Obj::new(message, &path)?, &path)?;
@@ -113,7 +122,10 @@ fn message_into(b: &mut Builder, m: Obj<'_, '_>, path: &str) -> Result<()> {
         "user" => b.user(content()?),
         "assistant" => {
             if m.get("function_call").is_some() {
-                return Err(invalid(format!("{path}.function_call is deprecated and not supported; use tool_calls")));
+                return Err(invalid_at(
+                    &format!("{path}.function_call"),
+                    format!("{path}.function_call is deprecated and not supported; use tool_calls"),
+                ));
             }
             let text = content()?;
             let reasoning = match m.str("reasoning_content")? {
@@ -135,12 +147,15 @@ fn message_into(b: &mut Builder, m: Obj<'_, '_>, path: &str) -> Result<()> {
                         let c = Obj::new(call, &cpath)?;
                         if let Some(kind) = c.str("type")? {
                             if kind != "function" {
-                                return Err(invalid(format!("{cpath}.type: unsupported tool call type {kind:?}")));
+                                return Err(invalid_at(
+                                    &format!("{cpath}.type"),
+                                    format!("{cpath}.type: unsupported tool call type {kind:?}"),
+                                ));
                             }
                         }
                         let fpath = format!("{cpath}.function");
                         let f = Obj::new(
-                            c.get("function").ok_or_else(|| invalid(format!("{fpath} is required")))?,
+                            c.get("function").ok_or_else(|| invalid_at(&fpath, format!("{fpath} is required")))?,
                             &fpath,
                         )?;
                         let arguments = f.str("arguments")?.unwrap_or("{}");
@@ -162,9 +177,12 @@ fn message_into(b: &mut Builder, m: Obj<'_, '_>, path: &str) -> Result<()> {
             b.tool_result(id, content()?, path)?;
         }
         "function" => {
-            return Err(invalid(format!("{path}: role \"function\" is deprecated and not supported; use \"tool\"")))
+            return Err(invalid_at(
+                path,
+                format!("{path}: role \"function\" is deprecated and not supported; use \"tool\""),
+            ))
         }
-        other => return Err(invalid(format!("{path}.role: unknown role {other:?}"))),
+        other => return Err(invalid_at(&format!("{path}.role"), format!("{path}.role: unknown role {other:?}"))),
     }
     Ok(())
 }

@@ -4,9 +4,15 @@ use serde_json::{Map, Value};
 
 use crate::error::{HarmonyError, Result};
 
-/// An [`HarmonyError::InvalidRequest`] with this text.
+/// An [`HarmonyError::InvalidRequest`] about the request as a whole.
 pub(crate) fn invalid(message: impl Into<String>) -> HarmonyError {
-    HarmonyError::invalid_request(message)
+    HarmonyError::invalid_request(None, message)
+}
+
+/// An [`HarmonyError::InvalidRequest`] about the field at `param`
+/// (`messages[3].tool_call_id`); `message` starts with that path.
+pub(crate) fn invalid_at(param: &str, message: impl Into<String>) -> HarmonyError {
+    HarmonyError::invalid_request(Some(param), message)
 }
 
 /// A JSON object and where it sits in the request (`messages[2]`).
@@ -21,7 +27,7 @@ impl<'a, 'p> Obj<'a, 'p> {
     pub(crate) fn new(value: &'a Value, path: &'p str) -> Result<Self> {
         match value {
             Value::Object(map) => Ok(Obj { map, path }),
-            other => Err(invalid(format!("{path} must be an object, got {}", kind(other)))),
+            other => Err(invalid_at(path, format!("{path} must be an object, got {}", kind(other)))),
         }
     }
 
@@ -44,13 +50,15 @@ impl<'a, 'p> Obj<'a, 'p> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
-            Some(other) => Err(invalid(format!("{} must be a string, got {}", self.at(key), kind(other)))),
+            Some(other) => {
+                Err(invalid_at(&self.at(key), format!("{} must be a string, got {}", self.at(key), kind(other))))
+            }
         }
     }
 
     /// A required string field.
     pub(crate) fn req_str(&self, key: &str) -> Result<&'a str> {
-        self.str(key)?.ok_or_else(|| invalid(format!("{} is required", self.at(key))))
+        self.str(key)?.ok_or_else(|| invalid_at(&self.at(key), format!("{} is required", self.at(key))))
     }
 
     /// An optional array field.
@@ -58,7 +66,9 @@ impl<'a, 'p> Obj<'a, 'p> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Array(items)) => Ok(Some(items)),
-            Some(other) => Err(invalid(format!("{} must be an array, got {}", self.at(key), kind(other)))),
+            Some(other) => {
+                Err(invalid_at(&self.at(key), format!("{} must be an array, got {}", self.at(key), kind(other))))
+            }
         }
     }
 }
@@ -79,5 +89,5 @@ pub(crate) fn kind(value: &Value) -> &'static str {
 pub(crate) fn check_arguments(arguments: &str, path: &str) -> Result<()> {
     serde_json::from_str::<serde::de::IgnoredAny>(arguments)
         .map(|_| ())
-        .map_err(|e| invalid(format!("{path} is not valid JSON ({e}): {arguments:?}")))
+        .map_err(|e| invalid_at(path, format!("{path} is not valid JSON ({e}): {arguments:?}")))
 }

@@ -207,7 +207,7 @@ fn positive(request: &serde_json::Value, field: &str) -> Result<Option<u32>> {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(value) => match value.as_u64() {
             Some(n) if n >= 1 => Ok(Some(u32::try_from(n).unwrap_or(u32::MAX))),
-            _ => Err(HarmonyError::invalid_request(format!("{field} must be a positive integer"))),
+            _ => Err(HarmonyError::invalid_request(Some(field), format!("{field} must be a positive integer"))),
         },
     }
 }

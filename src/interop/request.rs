@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::json::{check_arguments, invalid, kind, Obj};
+use super::json::{check_arguments, invalid_at, kind, Obj};
 use super::names::ToolNames;
 use super::ConversionOptions;
 use crate::chat::{
@@ -53,7 +53,10 @@ impl Builder {
     ) -> Result<()> {
         if let Some(p) = parameters {
             if !p.is_object() {
-                return Err(invalid(format!("{path}.parameters must be an object, got {}", kind(p))));
+                return Err(invalid_at(
+                    &format!("{path}.parameters"),
+                    format!("{path}.parameters must be an object, got {}", kind(p)),
+                ));
             }
         }
         let harmony = self.names.define(name);
@@ -80,12 +83,15 @@ impl Builder {
                 let harmony = self.names.harmony_name(name);
                 self.functions.retain(|f| f.name == harmony);
                 if self.functions.is_empty() {
-                    return Err(invalid(format!("{path} names function {name:?}, which is not among the tools")));
+                    return Err(invalid_at(
+                        path,
+                        format!("{path} names function {name:?}, which is not among the tools"),
+                    ));
                 }
                 self.grammar_choice = ToolChoice::Named(format!("functions.{harmony}"));
                 Ok(())
             }
-            (Some(other), None) => Err(invalid(format!("{path}: unsupported tool_choice {other}"))),
+            (Some(other), None) => Err(invalid_at(path, format!("{path}: unsupported tool_choice {other}"))),
         }
     }
 
@@ -95,7 +101,7 @@ impl Builder {
             Some("minimal" | "none" | "low") => Some(ReasoningEffort::Low),
             Some("medium") => Some(ReasoningEffort::Medium),
             Some("high" | "xhigh") => Some(ReasoningEffort::High),
-            Some(other) => return Err(invalid(format!("{path}: unknown reasoning effort {other:?}"))),
+            Some(other) => return Err(invalid_at(path, format!("{path}: unknown reasoning effort {other:?}"))),
         };
         Ok(())
     }
@@ -109,13 +115,20 @@ impl Builder {
                 self.response_format = Some(ResponseFormat::new("json_object", serde_json::json!({"type": "object"})));
             }
             "json_schema" => {
-                let spec = schema_obj.ok_or_else(|| invalid(format!("{} is required", format.at("json_schema"))))?;
+                let spec = schema_obj.ok_or_else(|| {
+                    invalid_at(&format.at("json_schema"), format!("{} is required", format.at("json_schema")))
+                })?;
                 let schema = spec.get("schema").cloned().unwrap_or_else(|| serde_json::json!({}));
                 let mut rf = ResponseFormat::new(spec.req_str("name")?, schema);
                 rf.description = spec.str("description")?.map(str::to_string);
                 self.response_format = Some(rf);
             }
-            other => return Err(invalid(format!("{}: unsupported response format type {other:?}", format.at("type")))),
+            other => {
+                return Err(invalid_at(
+                    &format.at("type"),
+                    format!("{}: unsupported response format type {other:?}", format.at("type")),
+                ))
+            }
         }
         Ok(())
     }
@@ -133,7 +146,7 @@ impl Builder {
         check_arguments(arguments, path)?;
         let harmony = self.names.harmony_name(api_name);
         if self.calls.insert(call_id.to_string(), harmony.clone()).is_some() {
-            return Err(invalid(format!("{path}: tool call id {call_id:?} is used twice")));
+            return Err(invalid_at(path, format!("{path}: tool call id {call_id:?} is used twice")));
         }
         self.body.push(
             Message::from_role_and_content(Role::Assistant, arguments)
@@ -155,10 +168,9 @@ impl Builder {
 
     /// The result of the call with this id, from `functions.NAME` to the assistant.
     pub(crate) fn tool_result(&mut self, call_id: &str, output: String, path: &str) -> Result<()> {
-        let name = self
-            .calls
-            .get(call_id)
-            .ok_or_else(|| invalid(format!("{path}: tool call id {call_id:?} matches no earlier tool call")))?;
+        let name = self.calls.get(call_id).ok_or_else(|| {
+            invalid_at(path, format!("{path}: tool call id {call_id:?} matches no earlier tool call"))
+        })?;
         self.body.push(
             Message::from_author_and_content(Author::new(Role::Tool, format!("functions.{name}")), output)
                 .with_channel("commentary")
@@ -228,15 +240,20 @@ pub(crate) fn flatten(content: Option<&Value>, path: &str) -> Result<String> {
                     "text" | "input_text" | "output_text" => obj.req_str("text")?,
                     "refusal" => obj.req_str("refusal")?,
                     other => {
-                        return Err(invalid(format!(
-                            "{part_path}: content part type {other:?} is not supported (gpt-oss reads text only)"
-                        )))
+                        return Err(invalid_at(
+                            &part_path,
+                            format!(
+                                "{part_path}: content part type {other:?} is not supported (gpt-oss reads text only)"
+                            ),
+                        ))
                     }
                 };
                 texts.push(text);
             }
             Ok(texts.join("\n"))
         }
-        Some(other) => Err(invalid(format!("{path} must be a string or an array of parts, got {}", kind(other)))),
+        Some(other) => {
+            Err(invalid_at(path, format!("{path} must be a string or an array of parts, got {}", kind(other))))
+        }
     }
 }

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use super::chat::{classify, message_text, Part};
-use super::json::{invalid, Obj};
+use super::json::{invalid, invalid_at, Obj};
 use super::names::ToolNames;
 use super::request::{flatten, Builder};
 use super::{new_id, ConversionOptions};
@@ -39,8 +39,8 @@ pub fn conversation_from_responses(
 /// least one item (the tool names of a request need none).
 fn require_input(request: &Value) -> Result<()> {
     match request.get("input") {
-        None | Some(Value::Null) => Err(invalid("input is required")),
-        Some(Value::Array(items)) if items.is_empty() => Err(invalid("input must hold at least one item")),
+        None | Some(Value::Null) => Err(invalid_at("input", "input is required")),
+        Some(Value::Array(items)) if items.is_empty() => Err(invalid_at("input", "input must hold at least one item")),
         _ => Ok(()),
     }
 }
@@ -82,7 +82,12 @@ fn build(request: &Value, previous_items: Option<&[Value]>) -> Result<Builder> {
                 }
                 kind if kind.starts_with("web_search") => b.browser = true,
                 "code_interpreter" => b.python = true,
-                other => return Err(invalid(format!("{path}.type: unsupported tool type {other:?}"))),
+                other => {
+                    return Err(invalid_at(
+                        &format!("{path}.type"),
+                        format!("{path}.type: unsupported tool type {other:?}"),
+                    ))
+                }
             }
         }
     }
@@ -98,7 +103,12 @@ fn build(request: &Value, previous_items: Option<&[Value]>) -> Result<Builder> {
             "function" => named = Some(c.req_str("name")?),
             kind if kind.starts_with("web_search") => (choice_for_builder, builtin) = (None, Some("browser.search")),
             "code_interpreter" => (choice_for_builder, builtin) = (None, Some("python")),
-            other => return Err(invalid(format!("tool_choice.type: unsupported tool choice {other:?}"))),
+            other => {
+                return Err(invalid_at(
+                    "tool_choice.type",
+                    format!("tool_choice.type: unsupported tool choice {other:?}"),
+                ))
+            }
         }
     }
     b.tool_choice(choice_for_builder, named, "tool_choice")?;
@@ -127,7 +137,7 @@ fn build(request: &Value, previous_items: Option<&[Value]>) -> Result<Builder> {
                 item_into(&mut b, Obj::new(item, &path)?, &path)?;
             }
         }
-        Some(_) => return Err(invalid("input must be a string or an array of items")),
+        Some(_) => return Err(invalid_at("input", "input must be a string or an array of items")),
     }
     Ok(b)
 }
@@ -144,7 +154,9 @@ fn item_into(b: &mut Builder, item: Obj<'_, '_>, path: &str) -> Result<()> {
                     let channel = if item.str("phase")? == Some("commentary") { "commentary" } else { "final" };
                     b.assistant(channel, text);
                 }
-                other => return Err(invalid(format!("{path}.role: unknown role {other:?}"))),
+                other => {
+                    return Err(invalid_at(&format!("{path}.role"), format!("{path}.role: unknown role {other:?}")))
+                }
             }
         }
         "function_call" => {
@@ -175,18 +187,25 @@ fn item_into(b: &mut Builder, item: Obj<'_, '_>, path: &str) -> Result<()> {
         "web_search_call" => {
             let action_path = format!("{path}.action");
             let action = Obj::new(
-                item.get("action").ok_or_else(|| invalid(format!("{action_path} is required")))?,
+                item.get("action").ok_or_else(|| invalid_at(&action_path, format!("{action_path} is required")))?,
                 &action_path,
             )?;
             let (recipient, arguments) = match action.req_str("type")? {
                 "search" => ("browser.search", json!({"query": action.str("query")?.unwrap_or_default()})),
                 "open_page" => ("browser.open", json!({"id": action.str("url")?.unwrap_or_default()})),
                 "find_in_page" => ("browser.find", json!({"pattern": action.req_str("pattern")?})),
-                other => return Err(invalid(format!("{action_path}.type: unsupported web search action {other:?}"))),
+                other => {
+                    return Err(invalid_at(
+                        &format!("{action_path}.type"),
+                        format!("{action_path}.type: unsupported web search action {other:?}"),
+                    ))
+                }
             };
             b.builtin_call(recipient, arguments.to_string());
         }
-        other => return Err(invalid(format!("{path}.type: unsupported item type {other:?}"))),
+        other => {
+            return Err(invalid_at(&format!("{path}.type"), format!("{path}.type: unsupported item type {other:?}")))
+        }
     }
     Ok(())
 }

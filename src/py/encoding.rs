@@ -372,7 +372,7 @@ impl PyHarmonyEncoding {
             .enumerate()
             .map(|(i, r)| match r {
                 Ok(tokens) => token_list(py, tokens),
-                Err(e) => Err(PyHarmonyError::new_err(format!("conversation {i}: {e}"))),
+                Err(e) => Err(super::batch_item_error("conversation", i, e)),
             })
             .collect::<PyResult<Vec<_>>>()?;
         PyList::new(py, lists)
@@ -411,7 +411,7 @@ impl PyHarmonyEncoding {
         results
             .into_iter()
             .enumerate()
-            .map(|(i, r)| r.map_err(|e| PyHarmonyError::new_err(format!("completion {i}: {e}"))))
+            .map(|(i, r)| r.map_err(|e| super::batch_item_error("completion", i, &e)))
             .collect()
     }
 

@@ -43,24 +43,43 @@ pub(crate) use exc::HarmonyError as PyHarmonyError;
 pub(crate) use exc::{ContentJsonError, NotPlainJson};
 
 pub(crate) fn to_py(e: HarmonyError) -> PyErr {
-    match e {
+    let kind = e.kind();
+    let param = e.param().map(str::to_string);
+    let detail = e.detail().map(str::to_string);
+    let err = match &e {
         // The reference raises a ValueError for an unknown encoding name.
         HarmonyError::InvalidEncodingName(_) => pyo3::exceptions::PyValueError::new_err(e.to_string()),
         // As the reference, which reads the content from its JSON: a ValueError.
         HarmonyError::ContentJson(_) => ContentJsonError::new_err(e.to_string()),
         // A bad option of a call (not in the reference's API): a ValueError.
         HarmonyError::InvalidArgument(_) => pyo3::exceptions::PyValueError::new_err(e.to_string()),
-        // Request errors carry the offending field as `param` (OpenAI error
-        // bodies report it); other HarmonyErrors have `param` None.
-        e => {
-            let param = e.param().map(str::to_string);
-            let err = PyHarmonyError::new_err(e.to_string());
-            Python::attach(|py| {
-                let _ = err.value(py).setattr("param", param);
-            });
-            err
-        }
-    }
+        _ => PyHarmonyError::new_err(e.to_string()),
+    };
+    // The error as data: its stable kind, and the request field it is about
+    // (OpenAI error bodies report it as `param`; None for other errors).
+    Python::attach(|py| {
+        let value = err.value(py);
+        let _ = value.setattr("kind", kind);
+        let _ = value.setattr("param", param);
+        let _ = value.setattr("detail", detail);
+        let _ = value.setattr("index", py.None());
+    });
+    err
+}
+
+/// The error of item `index` of a batch (`what` is `conversation` or
+/// `completion`): a `HarmonyError` whose message names the item, as the
+/// batch APIs always have, and whose `index`, `kind` and `param` say it as data.
+pub(crate) fn batch_item_error(what: &str, index: usize, e: &HarmonyError) -> PyErr {
+    let err = PyHarmonyError::new_err(format!("{what} {index}: {e}"));
+    Python::attach(|py| {
+        let value = err.value(py);
+        let _ = value.setattr("kind", e.kind());
+        let _ = value.setattr("param", e.param());
+        let _ = value.setattr("detail", e.detail());
+        let _ = value.setattr("index", index);
+    });
+    err
 }
 
 /// `?` on a core result in a binding: the one conversion of core errors.

@@ -71,8 +71,8 @@ impl std::fmt::Debug for Tokenizer {
 impl Tokenizer {
     /// Builds the tokenizer from the vocabulary embedded in the binary.
     pub fn o200k_harmony() -> Result<Tokenizer> {
-        let vocab = vocab::Vocab::load()
-            .ok_or_else(|| HarmonyError::UnknownEncoding("embedded o200k vocabulary is corrupt".into()))?;
+        let vocab =
+            vocab::Vocab::load().ok_or_else(|| HarmonyError::CorruptVocabulary("its ranks do not parse".into()))?;
         Ok(Tokenizer { vocab, specials: special::SpecialTokens::new() })
     }
 
