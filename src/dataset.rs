@@ -100,7 +100,7 @@ fn conversation(row: &[u8], options: &RowOptions) -> Result<Conversation> {
             Value::Object(_) => Ok(serde_json::from_value(value)?),
             other => Err(HarmonyError::InvalidConversation(format!(
                 "a harmony row must be a conversation object or a list of messages, got {}",
-                json_kind(&other)
+                crate::interop::json_kind(&other)
             ))),
         },
         RowFormat::Chat => match value {
@@ -110,20 +110,9 @@ fn conversation(row: &[u8], options: &RowOptions) -> Result<Conversation> {
             Value::Object(_) => conversation_from_chat_completions(&value, &options.conversion),
             other => Err(HarmonyError::InvalidConversation(format!(
                 "a chat row must be a request object or a list of messages, got {}",
-                json_kind(&other)
+                crate::interop::json_kind(&other)
             ))),
         },
-    }
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -173,4 +173,10 @@ impl HarmonyEncoding {
     pub fn is_special_token(&self, token: Rank) -> bool {
         self.tokenizer.is_special_token(token)
     }
+
+    /// The number of token ids, ordinary and special: ids run from 0 to
+    /// `n_vocab() - 1`.
+    pub fn n_vocab(&self) -> usize {
+        self.tokenizer.n_vocab()
+    }
 }

@@ -237,6 +237,12 @@ class HarmonyEncoding:
         """Whether this id is a special token."""
         return self._inner.is_special_token(token)
 
+    @property
+    def n_vocab(self) -> int:
+        """The number of token ids, ordinary and special (ids run from 0 to
+        ``n_vocab - 1``; 201,089 for ``o200k_harmony``), as tiktoken's."""
+        return self._inner.n_vocab
+
     def stop_tokens(self) -> List[int]:
         """Every token that ends a completion: ``<|return|>``, ``<|call|>``, ``<|end|>``."""
         return self._inner.stop_tokens()

@@ -56,10 +56,11 @@ def _read(path: Optional[str]) -> str:
 
 
 # One past the largest token id (the last special token).
-_VOCAB_END = 201_089
 
 
 def _kind(value: Any) -> str:
+    """A parsed JSON value's type, in the core's words (``interop::json_kind``:
+    the same wording in every error, whichever side writes it)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -69,7 +70,7 @@ def _kind(value: Any) -> str:
     if isinstance(value, str):
         return "a string"
     if isinstance(value, list):
-        return "a list"
+        return "an array"
     return "an object"
 
 
@@ -216,20 +217,20 @@ def _parse_tokens(enc: HarmonyEncoding, text: str) -> List[int]:
         ids = _load_json(stripped)
         if not isinstance(ids, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in ids):
             raise CliError("a JSON token list must hold integers only")
-        return _check_ids(ids)
+        return _check_ids(ids, enc.n_vocab)
     if stripped and re.fullmatch(r"[-\d\s,]+", stripped):
         try:
-            return _check_ids([int(t) for t in re.split(r"[\s,]+", stripped) if t])
+            return _check_ids([int(t) for t in re.split(r"[\s,]+", stripped) if t], enc.n_vocab)
         except ValueError:
             raise CliError("token ids must be whitespace- or comma-separated integers") from None
     # A file's final newline is not part of the completion.
     return enc.encode(text.rstrip("\r\n"), allowed_special="all")
 
 
-def _check_ids(ids: List[int]) -> List[int]:
+def _check_ids(ids: List[int], n_vocab: int) -> List[int]:
     for i, t in enumerate(ids):
-        if not 0 <= t < _VOCAB_END:
-            raise CliError(f"token id {t} (position {i}) is not in the vocabulary: ids run from 0 to {_VOCAB_END - 1}")
+        if not 0 <= t < n_vocab:
+            raise CliError(f"token id {t} (position {i}) is not in the vocabulary: ids run from 0 to {n_vocab - 1}")
     return list(ids)
 
 

@@ -37,6 +37,7 @@ pub use chat::{
     CompletionInfo,
 };
 pub use chat_stream::{ChatCompletionStream, FinishReason};
+pub(crate) use json::kind as json_kind;
 pub use names::ToolNames;
 pub use responses::{conversation_from_responses, response_object, response_output_from_harmony, responses_tool_names};
 pub use responses_stream::ResponsesStream;

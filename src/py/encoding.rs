@@ -184,6 +184,11 @@ impl PyHarmonyEncoding {
         })
     }
 
+    #[getter]
+    fn n_vocab(&self) -> usize {
+        self.inner.n_vocab()
+    }
+
     fn stop_tokens(&self) -> Vec<Rank> {
         self.inner.stop_tokens()
     }
