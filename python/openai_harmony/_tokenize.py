@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO, Any, Iterator, List, Optional, Tuple
 
 from . import _native
-from .datasets import _encoding
+from .datasets import _shared_encoding
 
 CHUNK_BYTES = 1 << 20
 MAX_HELD = 32
@@ -81,7 +81,7 @@ def _work(block: bytes, input_format: str, train_on: str, date: Optional[str]) -
     # One call per block: the core splits and parses the lines with the GIL
     # released, and no Python object is made per line.
     tokens, offsets, mask, kept, errors, _ = _native.tokenize_lines(
-        _encoding()._inner, block, input_format, train_on, date
+        _shared_encoding()._inner, block, input_format, train_on, date
     )
     return tokens, offsets, mask, kept, errors
 

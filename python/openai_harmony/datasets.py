@@ -28,7 +28,7 @@ __all__ = ["tokenize_batch", "tokenize_rows"]
 _ENCODING: Optional[HarmonyEncoding] = None
 
 
-def _encoding() -> HarmonyEncoding:
+def _shared_encoding() -> HarmonyEncoding:
     global _ENCODING
     if _ENCODING is None:
         _ENCODING = load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
@@ -75,7 +75,7 @@ def tokenize_rows(
     column), the input index of each kept row, ``(index, reason)`` of each
     bad row, and each row's message spans when asked. What
     ``tokenize_batch`` and ``harmony tokenize`` are built on."""
-    enc = encoding or _encoding()
+    enc = encoding or _shared_encoding()
     texts = [_row_text(v, i) for i, v in enumerate(rows)]
     return _native.tokenize_rows(enc._inner, texts, input_format, train_on, date, spans)
 
