@@ -31,7 +31,8 @@ fn render(enc: &HarmonyEncoding, case: &Value) -> Result<String, String> {
             enc.render_conversation_for_completion(&convo, role, config.as_ref())
         }
         Some("training") => enc.render_conversation_for_training(&convo, config.as_ref()),
-        _ => enc.render_conversation(&convo, config.as_ref()),
+        Some("conversation") => enc.render_conversation(&convo, config.as_ref()),
+        other => return Err(format!("unknown op {other:?}")),
     }
     .map_err(|e| e.to_string())?;
     enc.decode_utf8(&tokens).map_err(|e| e.to_string())
@@ -47,7 +48,7 @@ fn render_fixtures() {
     for case in &cases {
         let name = case["name"].as_str().expect("case name");
         let got = render(&enc, case);
-        match (case.get("expected_error").and_then(Value::as_str), got) {
+        match (case.get("error").and_then(Value::as_str), got) {
             (Some(want), Err(e)) if e.starts_with(want) => {}
             (Some(want), other) => failures.push(format!("{name}: want error {want:?}, got {other:?}")),
             (None, Err(e)) => failures.push(format!("{name}: unexpected error {e}")),

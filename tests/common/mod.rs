@@ -56,13 +56,44 @@ pub fn read_vectors(name: &str) -> Option<Vec<Value>> {
 /// `{"about": …, "cases": [{"name": …, "about": …, …}]}`, read the same way
 /// by pytest's `conftest.load_cases`).
 pub fn fixture_cases(relative: &str) -> Vec<Value> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test-data").join(relative);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test-data");
+    let path = root.join(relative);
+    let read = |path: &std::path::Path| -> Value {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let doc = read(&path);
     assert!(doc["about"].is_string(), "{} has no \"about\"", path.display());
     let cases = doc["cases"].as_array().unwrap_or_else(|| panic!("{} has no \"cases\" list", path.display()));
+    let schema = read(&root.join("schema.json"));
+    let spec = schema.get(relative).unwrap_or_else(|| panic!("test-data/schema.json does not describe {relative}"));
+    let keys = |name: &str| -> Vec<&str> {
+        spec[name].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
+    };
+    let (required, optional) = (keys("required"), keys("optional"));
     for case in cases {
-        assert!(case["name"].is_string(), "a case of {} has no \"name\"", path.display());
+        let name = case["name"].as_str().unwrap_or_else(|| panic!("a case of {} has no \"name\"", path.display()));
+        let fields = case.as_object().unwrap_or_else(|| panic!("{relative}: case {name} is not an object"));
+        for key in fields.keys() {
+            assert!(
+                required.contains(&key.as_str()) || optional.contains(&key.as_str()),
+                "{relative}: case {name} has the key {key:?}, which test-data/schema.json does not allow"
+            );
+        }
+        for key in &required {
+            assert!(fields.contains_key(*key), "{relative}: case {name} lacks the required key {key:?}");
+        }
+        if let Some(values) = spec.get("values").and_then(Value::as_object) {
+            for (key, allowed) in values {
+                if let Some(value) = fields.get(key) {
+                    let allowed = allowed.as_array().expect("a list of values");
+                    assert!(
+                        allowed.contains(value),
+                        "{relative}: case {name}: {key} = {value} is not one of {allowed:?}"
+                    );
+                }
+            }
+        }
     }
     cases.clone()
 }

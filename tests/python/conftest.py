@@ -43,13 +43,32 @@ def load_json(relative: str) -> Any:
 
 def load_cases(relative: str) -> List[Dict[str, Any]]:
     """The cases of a fixture file in test-data/: every file there is
-    ``{"about": ..., "cases": [{"name": ..., "about": ..., ...}]}``, read the
-    same way by the Rust tests (``common::fixture_cases``)."""
+    ``{"about": ..., "cases": [{"name": ..., "about": ..., ...}]}``, its
+    cases' keys and values as ``test-data/schema.json`` describes them
+    (unknown keys and values refused), read the same way by the Rust tests
+    (``common::fixture_cases``)."""
     doc = load_json(relative)
     assert isinstance(doc.get("about"), str) and isinstance(doc.get("cases"), list), relative
     cases: List[Dict[str, Any]] = doc["cases"]
-    assert all(isinstance(c.get("name"), str) for c in cases), relative
+    spec = load_json("schema.json").get(relative)
+    assert spec is not None, f"test-data/schema.json does not describe {relative}"
+    check_cases(relative, cases, spec)
     return cases
+
+
+def check_cases(relative: str, cases: List[Dict[str, Any]], spec: Dict[str, Any]) -> None:
+    """Asserts that ``cases`` are what ``spec`` (an entry of
+    test-data/schema.json) allows."""
+    allowed = set(spec["required"]) | set(spec.get("optional", []))
+    for case in cases:
+        name = case.get("name")
+        assert isinstance(name, str), f"a case of {relative} has no name"
+        unknown = set(case) - allowed
+        assert not unknown, f"{relative}: case {name} has keys test-data/schema.json does not allow: {sorted(unknown)}"
+        missing = set(spec["required"]) - set(case)
+        assert not missing, f"{relative}: case {name} lacks {sorted(missing)}"
+        for key, values in spec.get("values", {}).items():
+            assert key not in case or case[key] in values, f"{relative}: case {name}: {key}={case[key]!r}"
 
 
 def text_fixture(relative: str) -> str:

@@ -103,13 +103,14 @@ def test_render_fixtures(enc: HarmonyEncoding, case: Dict[str, Any]) -> None:
             return enc.render_conversation_for_completion(convo, Role(case["next_turn_role"]), config)
         if case["op"] == "training":
             return enc.render_conversation_for_training(convo, config)
+        assert case["op"] == "conversation", case["op"]
         return enc.render_conversation(convo, config)
 
-    if "expected_error" in case:
+    if "error" in case:
         # A RuntimeError (HarmonyError is one), as in the reference.
         with pytest.raises(RuntimeError) as err:
             go()
-        assert str(err.value).startswith(case["expected_error"])
+        assert str(err.value).startswith(case["error"])
     else:
         assert enc.decode_utf8(go()) == text_fixture(f"render/{case['name']}.txt")
 

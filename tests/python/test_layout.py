@@ -8,7 +8,7 @@ import ast
 import re
 import subprocess
 from pathlib import Path
-from typing import List, Set
+from typing import Any, Dict, List, Set
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = re.compile(
@@ -71,3 +71,21 @@ def test_the_server_does_not_import_the_command_line() -> None:
     for path in server.glob("*.py"):
         found = imports(path)
         assert not any(m.endswith("cli") or m == "openai_harmony.cli" for m in found), (path.name, found)
+
+
+def test_fixture_loaders_refuse_what_the_schema_does_not_allow() -> None:
+    import pytest
+
+    from conftest import check_cases, load_json
+
+    spec = load_json("schema.json")["render/cases.json"]
+    good: Dict[str, Any] = {"name": "x", "about": "", "conversation": {}, "op": "completion"}
+    good.update(next_turn_role="assistant", auto_drop_analysis=None)
+    check_cases("render/cases.json", [good], spec)
+    for bad in (
+        {**good, "expected_error": "x"},
+        {**good, "op": "render"},
+        {k: v for k, v in good.items() if k != "op"},
+    ):
+        with pytest.raises(AssertionError):
+            check_cases("render/cases.json", [bad], spec)
