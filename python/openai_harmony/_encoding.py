@@ -9,6 +9,7 @@ from enum import Enum
 from typing import (
     AbstractSet,
     Any,
+    Callable,
     Collection,
     Dict,
     Iterable,
@@ -297,14 +298,14 @@ class HarmonyEncoding:
     ) -> List[int]:
         """The conversation's tokens, message after message (the analysis of
         finished turns is dropped unless ``config`` keeps it)."""
-        messages = _messages(conversation)
-        try:
-            return self._inner.render_messages(messages, "conversation", None, _auto_drop(config))
-        except _REFERENCE_ROAD:
-            text = conversation_text(messages)
-            return reference_errors(
-                text, lambda: self._inner.render_conversation(text, _auto_drop(config)), "conversation"
-            )
+        drop = _auto_drop(config)
+        return self._render_messages(
+            _messages(conversation),
+            "conversation",
+            None,
+            drop,
+            lambda text: self._inner.render_conversation(text, drop),
+        )
 
     def render_conversation_for_completion(
         self,
@@ -314,29 +315,45 @@ class HarmonyEncoding:
     ) -> List[int]:
         """The prompt for the next turn: the conversation, then ``<|start|>`` and the next role."""
         role = Role(next_turn_role).value
-        messages = _messages(conversation)
-        try:
-            return self._inner.render_messages(messages, "completion", role, _auto_drop(config))
-        except _REFERENCE_ROAD:
-            text = conversation_text(messages)
-            return reference_errors(
-                text,
-                lambda: self._inner.render_conversation_for_completion(text, role, _auto_drop(config)),
-                "conversation",
-            )
+        drop = _auto_drop(config)
+        return self._render_messages(
+            _messages(conversation),
+            "completion",
+            role,
+            drop,
+            lambda text: self._inner.render_conversation_for_completion(text, role, drop),
+        )
 
     def render_conversation_for_training(
         self, conversation: Union[Conversation, Sequence[Message]], config: Optional[RenderConversationConfig] = None
     ) -> List[int]:
         """The conversation for training: as ``render_conversation``, with a final answer ending in ``<|return|>``."""
-        messages = _messages(conversation)
+        drop = _auto_drop(config)
+        return self._render_messages(
+            _messages(conversation),
+            "training",
+            None,
+            drop,
+            lambda text: self._inner.render_conversation_for_training(text, drop),
+        )
+
+    def _render_messages(
+        self,
+        messages: Sequence[Message],
+        kind: str,
+        role: Optional[str],
+        drop: bool,
+        by_reference: Callable[[str], List[int]],
+    ) -> List[int]:
+        """A render of the models as they are; when the core cannot take
+        them so (a schema that is not plain JSON, content it cannot read),
+        the reference's road: the conversation's JSON text, with the
+        reference's errors."""
         try:
-            return self._inner.render_messages(messages, "training", None, _auto_drop(config))
+            return self._inner.render_messages(messages, kind, role, drop)
         except _REFERENCE_ROAD:
             text = conversation_text(messages)
-            return reference_errors(
-                text, lambda: self._inner.render_conversation_for_training(text, _auto_drop(config)), "conversation"
-            )
+            return reference_errors(text, lambda: by_reference(text), "conversation")
 
     def render_conversation_for_training_with_mask(
         self,
