@@ -11,18 +11,8 @@ use crate::chat::{Conversation, Message, Role};
 use crate::encoding::HarmonyEncoding;
 use crate::error::Result;
 use crate::render::RenderConversationConfig;
+pub use crate::render::RenderKind;
 use crate::tokenizer::Rank;
-
-/// Which rendering a batch asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RenderKind {
-    /// [`HarmonyEncoding::render_conversation`].
-    Conversation,
-    /// [`HarmonyEncoding::render_conversation_for_completion`] with this next role.
-    Completion(Role),
-    /// [`HarmonyEncoding::render_conversation_for_training`].
-    Training,
-}
 
 /// Runs `f` on every item on all cores; results in input order.
 pub fn parallel_map<T, R, F>(items: &[T], f: F) -> Vec<R>
@@ -59,23 +49,6 @@ where
 }
 
 impl HarmonyEncoding {
-    /// Renders a conversation as `kind` asks.
-    pub fn render_as<'a, I>(
-        &self,
-        conversation: I,
-        kind: RenderKind,
-        config: Option<&RenderConversationConfig>,
-    ) -> Result<Vec<Rank>>
-    where
-        I: IntoIterator<Item = &'a Message>,
-    {
-        match kind {
-            RenderKind::Conversation => self.render_conversation(conversation, config),
-            RenderKind::Completion(role) => self.render_conversation_for_completion(conversation, role, config),
-            RenderKind::Training => self.render_conversation_for_training(conversation, config),
-        }
-    }
-
     /// Renders many conversations in parallel on all cores.
     pub fn render_conversations_batch(
         &self,

@@ -39,13 +39,13 @@ mod py;
 /// own (or of a different version).
 pub use serde_json;
 
-pub use batch::RenderKind;
 pub use encoding::{load_harmony_encoding, FormattingToken, HarmonyEncoding, HarmonyEncodingName};
 pub use error::HarmonyError;
 pub use parse::{
     repair_counts, Diagnostic, DiagnosticKind, ParseEvent, ParsedCompletion, ParserSnapshot, StreamState,
     StreamableParser,
 };
+pub use render::RenderKind;
 pub use render::{MessageSpan, RenderCache, RenderConversationConfig, RenderOptions, TrainOn};
 pub use tokenizer::{Rank, SpecialTokenSet, TokenId, Tokenizer};
 

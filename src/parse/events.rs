@@ -4,7 +4,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::chat::{Message, Role};
+use super::header::ParsedHeader;
+use crate::chat::{Author, Content, Message, Role};
 
 /// One step of the structured event stream of a [`StreamableParser`](super::StreamableParser).
 ///
@@ -127,5 +128,91 @@ pub struct Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "token {}: {}", self.position, self.detail)
+    }
+}
+
+/// How far the caller has drained the event stream.
+///
+/// Events are not queued: they are read off the parser's messages and the
+/// message in progress when drained, from this cursor on. A parser that is
+/// never drained (code written for the reference, which has no events)
+/// therefore holds nothing for them, and one drained on every token gets the
+/// same events as a queue would give. This works because the events are a
+/// function of the text: for every message, `MessageStarted` (its header),
+/// the content text as `ContentDelta`s (append-only), then
+/// `MessageCompleted` (the message as it is in `messages`). A queue would
+/// merge the deltas of one message between two drains, so what a drain
+/// returns for a message is: its `MessageStarted` if not drained before, the
+/// text added since the last drain as one `ContentDelta` (if any), and its
+/// `MessageCompleted` if it was completed since.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct EventCursor {
+    /// The first message not completely drained (`messages.len()` when all are).
+    pub(crate) message: usize,
+    /// Whether that message's `MessageStarted` was drained.
+    pub(crate) started: bool,
+    /// Bytes of that message's text already drained.
+    pub(crate) offset: usize,
+}
+
+/// The events of `messages` and of the message in progress (its header
+/// and text so far) after `cursor`, and the cursor after them.
+pub(crate) fn events_after(
+    messages: &[Message],
+    in_progress: Option<(&ParsedHeader, &str)>,
+    cursor: EventCursor,
+) -> (Vec<ParseEvent>, EventCursor) {
+    let mut events = Vec::new();
+    let delta = |events: &mut Vec<ParseEvent>, index: usize, text: &str| {
+        let drained = if index == cursor.message { cursor.offset } else { 0 };
+        if let Some(new) = text.get(drained..).filter(|t| !t.is_empty()) {
+            events.push(ParseEvent::ContentDelta { index, text: new.to_string() });
+        }
+    };
+    let completed = messages.get(cursor.message..).unwrap_or_default();
+    for (index, message) in (cursor.message..).zip(completed) {
+        if !(index == cursor.message && cursor.started) {
+            events.push(started(index, &message.author, &message.channel, &message.recipient, &message.content_type));
+        }
+        delta(&mut events, index, message_text(message));
+        events.push(ParseEvent::MessageCompleted { index, message: message.clone() });
+    }
+    let index = messages.len();
+    let next = match in_progress {
+        Some((header, text)) => {
+            if !(index == cursor.message && cursor.started) {
+                events.push(started(index, &header.author, &header.channel, &header.recipient, &header.content_type));
+            }
+            delta(&mut events, index, text);
+            EventCursor { message: index, started: true, offset: text.len() }
+        }
+        None => EventCursor { message: index, started: false, offset: 0 },
+    };
+    (events, next)
+}
+
+/// The text of a message the parser made (one text item).
+fn message_text(message: &Message) -> &str {
+    match message.content.first() {
+        Some(Content::Text(t)) => &t.text,
+        _ => "",
+    }
+}
+
+/// A message's `MessageStarted`.
+pub(crate) fn started(
+    index: usize,
+    author: &Author,
+    channel: &Option<String>,
+    recipient: &Option<String>,
+    content_type: &Option<String>,
+) -> ParseEvent {
+    ParseEvent::MessageStarted {
+        index,
+        role: author.role,
+        name: author.name.clone(),
+        channel: channel.clone(),
+        recipient: recipient.clone(),
+        content_type: content_type.clone(),
     }
 }

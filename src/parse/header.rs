@@ -17,7 +17,9 @@ use serde::Serialize;
 
 use super::tools::DeclaredTools;
 use crate::chat::{Author, Role};
+use crate::encoding::HarmonyEncoding;
 use crate::error::{HarmonyError, Result};
+use crate::tokenizer::Rank;
 
 pub(crate) const CHANNEL_MARKER: &str = "<|channel|>";
 pub(crate) const CONSTRAIN_MARKER: &str = "<|constrain|>";
@@ -714,6 +716,17 @@ pub(crate) fn split_unterminated(
         parse_lenient(head, role, cx, repairs)
     };
     (header, body.to_string())
+}
+
+/// Strict: the header's text (exact UTF-8 of known ids) read as the reference reads it.
+pub(crate) fn strict_header(encoding: &HarmonyEncoding, tokens: &[Rank], role: Option<Role>) -> Result<ParsedHeader> {
+    let tokenizer = encoding.tokenizer();
+    let mut bytes = Vec::new();
+    for &t in tokens {
+        bytes.extend_from_slice(tokenizer.token_bytes(t).ok_or(HarmonyError::UndecodableHeader)?);
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| HarmonyError::UndecodableHeader)?;
+    parse_strict(text, role)
 }
 
 #[cfg(test)]

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::events::{Diagnostic, DiagnosticKind, ParseEvent};
-use super::header::{self, ParsedHeader};
+use super::events::{events_after, Diagnostic, DiagnosticKind, EventCursor, ParseEvent};
+use super::header::{self, strict_header, ParsedHeader};
 use super::tools::DeclaredTools;
 use super::utf8::Utf8Decoder;
-use crate::chat::{Author, Content, Message, Role};
+use crate::chat::{Content, Message, Role};
 use crate::encoding::{FormattingToken, HarmonyEncoding};
 use crate::error::{HarmonyError, Result};
 use crate::tokenizer::{Rank, TokenId};
@@ -130,30 +130,6 @@ enum State {
         /// token may correct it (`<|return|>`: final; `<|call|>`: commentary).
         guessed: bool,
     },
-}
-
-/// How far the caller has drained the event stream.
-///
-/// Events are not queued: they are read off the parser's messages and the
-/// message in progress when drained, from this cursor on. A parser that is
-/// never drained (code written for the reference, which has no events)
-/// therefore holds nothing for them, and one drained on every token gets the
-/// same events as a queue would give. This works because the events are a
-/// function of the text: for every message, `MessageStarted` (its header),
-/// the content text as `ContentDelta`s (append-only), then
-/// `MessageCompleted` (the message as it is in `messages`). A queue would
-/// merge the deltas of one message between two drains, so what a drain
-/// returns for a message is: its `MessageStarted` if not drained before, the
-/// text added since the last drain as one `ContentDelta` (if any), and its
-/// `MessageCompleted` if it was completed since.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct EventCursor {
-    /// The first message not completely drained (`messages.len()` when all are).
-    message: usize,
-    /// Whether that message's `MessageStarted` was drained.
-    started: bool,
-    /// Bytes of that message's text already drained.
-    offset: usize,
 }
 
 /// Parses completion tokens into messages, one token at a time.
@@ -868,45 +844,11 @@ impl StreamableParser {
 
     /// The events after `cursor`, and the cursor after them.
     fn events_from(&self, cursor: EventCursor) -> (Vec<ParseEvent>, EventCursor) {
-        let mut events = Vec::new();
-        let delta = |events: &mut Vec<ParseEvent>, index: usize, text: &str| {
-            let drained = if index == cursor.message { cursor.offset } else { 0 };
-            if let Some(new) = text.get(drained..).filter(|t| !t.is_empty()) {
-                events.push(ParseEvent::ContentDelta { index, text: new.to_string() });
-            }
+        let in_progress = match &self.state {
+            State::Content { header, text, .. } => Some((header, text.as_str())),
+            _ => None,
         };
-        let completed = self.messages.get(cursor.message..).unwrap_or_default();
-        for (index, message) in (cursor.message..).zip(completed) {
-            if !(index == cursor.message && cursor.started) {
-                events.push(started(
-                    index,
-                    &message.author,
-                    &message.channel,
-                    &message.recipient,
-                    &message.content_type,
-                ));
-            }
-            delta(&mut events, index, message_text(message));
-            events.push(ParseEvent::MessageCompleted { index, message: message.clone() });
-        }
-        let index = self.messages.len();
-        let next = match &self.state {
-            State::Content { header, text, .. } => {
-                if !(index == cursor.message && cursor.started) {
-                    events.push(started(
-                        index,
-                        &header.author,
-                        &header.channel,
-                        &header.recipient,
-                        &header.content_type,
-                    ));
-                }
-                delta(&mut events, index, text);
-                EventCursor { message: index, started: true, offset: text.len() }
-            }
-            _ => EventCursor { message: index, started: false, offset: 0 },
-        };
-        (events, next)
+        events_after(&self.messages, in_progress, cursor)
     }
 
     /// About how many heap bytes the parser holds (capacities, not lengths):
@@ -960,41 +902,4 @@ impl StreamableParser {
 /// not in lenient mode (skipped with a diagnostic).
 fn content_decodes(bytes: Option<&[u8]>, strict: bool) -> bool {
     bytes.is_some() || strict
-}
-
-/// A message's `MessageStarted`.
-fn started(
-    index: usize,
-    author: &Author,
-    channel: &Option<String>,
-    recipient: &Option<String>,
-    content_type: &Option<String>,
-) -> ParseEvent {
-    ParseEvent::MessageStarted {
-        index,
-        role: author.role,
-        name: author.name.clone(),
-        channel: channel.clone(),
-        recipient: recipient.clone(),
-        content_type: content_type.clone(),
-    }
-}
-
-/// The text of a message the parser made (one text item).
-fn message_text(message: &Message) -> &str {
-    match message.content.first() {
-        Some(Content::Text(t)) => &t.text,
-        _ => "",
-    }
-}
-
-/// Strict: the header's text (exact UTF-8 of known ids) read as the reference reads it.
-fn strict_header(encoding: &HarmonyEncoding, tokens: &[Rank], role: Option<Role>) -> Result<ParsedHeader> {
-    let tokenizer = encoding.tokenizer();
-    let mut bytes = Vec::new();
-    for &t in tokens {
-        bytes.extend_from_slice(tokenizer.token_bytes(t).ok_or(HarmonyError::UndecodableHeader)?);
-    }
-    let text = std::str::from_utf8(&bytes).map_err(|_| HarmonyError::UndecodableHeader)?;
-    header::parse_strict(text, role)
 }

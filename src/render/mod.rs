@@ -10,6 +10,7 @@
 mod cache;
 mod developer;
 mod json_text;
+mod kind;
 mod system;
 mod tools;
 mod training;
@@ -17,6 +18,7 @@ mod typescript;
 
 pub(crate) use cache::setup_messages_only;
 pub use cache::{RenderCache, DEFAULT_CAPACITY_BYTES};
+pub use kind::RenderKind;
 pub use training::{MessageSpan, TrainOn};
 
 use crate::chat::{Content, Message, Role};
