@@ -21,7 +21,7 @@ use crate::chat::{Conversation, Message};
 use crate::encoding::HarmonyEncoding;
 use crate::error::{HarmonyError, Result};
 use crate::interop::{conversation_from_chat_completions, ConversionOptions};
-use crate::render::{MessageSpan, RenderConversationConfig, TrainOn};
+use crate::render::{CachePolicy, MessageSpan, RenderConversationConfig, TrainOn};
 use crate::tokenizer::Rank;
 
 /// What a row holds.
@@ -123,29 +123,14 @@ impl HarmonyEncoding {
     /// Only system and developer messages go through the render cache here
     /// (they repeat from row to row; the rest never comes again).
     pub fn tokenize_rows<R: AsRef<[u8]>>(&self, rows: &[R], options: &RowOptions) -> TokenColumns {
-        crate::render::setup_messages_only(|| self.tokenize_rows_uncached(rows, options))
-    }
-
-    /// As [`tokenize_rows`](Self::tokenize_rows), for the lines of `data`
-    /// (JSONL: split at `\n`; a final newline ends the last line and starts
-    /// none). Row indices are line indices, from 0.
-    pub fn tokenize_lines(&self, data: &[u8], options: &RowOptions) -> TokenColumns {
-        let mut lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
-        if data.is_empty() || data.ends_with(b"\n") {
-            lines.pop();
-        }
-        self.tokenize_rows(&lines, options)
-    }
-
-    fn tokenize_rows_uncached<R: AsRef<[u8]>>(&self, rows: &[R], options: &RowOptions) -> TokenColumns {
         let mut out = TokenColumns { offsets: vec![0], ..TokenColumns::default() };
         let config = RenderConversationConfig::default();
         for (index, row) in rows.iter().enumerate() {
             let result = conversation(row.as_ref(), options).and_then(|convo| {
-                let (tokens, mask) =
-                    self.render_conversation_for_training_with_mask(&convo, Some(&config), options.train_on)?;
-                let spans = if options.spans { self.message_spans(&convo, Some(&config))? } else { Vec::new() };
-                Ok((tokens, mask, spans))
+                let messages: Vec<&Message> = convo.messages.iter().collect();
+                let (tokens, mask, spans) =
+                    self.training_with_mask(&messages, Some(&config), options.train_on, CachePolicy::SetupOnly)?;
+                Ok((tokens, mask, if options.spans { spans } else { Vec::new() }))
             });
             match result {
                 Ok((tokens, mask, spans)) => {
@@ -161,5 +146,16 @@ impl HarmonyEncoding {
             }
         }
         out
+    }
+
+    /// As [`tokenize_rows`](Self::tokenize_rows), for the lines of `data`
+    /// (JSONL: split at `\n`; a final newline ends the last line and starts
+    /// none). Row indices are line indices, from 0.
+    pub fn tokenize_lines(&self, data: &[u8], options: &RowOptions) -> TokenColumns {
+        let mut lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+        if data.is_empty() || data.ends_with(b"\n") {
+            lines.pop();
+        }
+        self.tokenize_rows(&lines, options)
     }
 }

@@ -154,26 +154,26 @@ pub(crate) struct Key {
 
 thread_local! {
     static KEY_BUFFER: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
-    static SETUP_ONLY: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Runs `f` with this thread caching only system and developer messages.
-/// Dataset tokenization renders each conversation once: its other messages
-/// never come again, and caching them would only churn the cache (and
-/// contend for its shards across worker threads), while the system and
-/// developer messages repeat from row to row.
-pub(crate) fn setup_messages_only<R>(f: impl FnOnce() -> R) -> R {
-    let before = SETUP_ONLY.with(|c| c.replace(true));
-    let result = f();
-    SETUP_ONLY.with(|c| c.set(before));
-    result
+/// Which messages a render puts through the cache, passed down with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CachePolicy {
+    /// Every message (what every public render does).
+    All,
+    /// Only system and developer messages. Dataset tokenization renders
+    /// each conversation once: its other messages never come again, and
+    /// caching them would only churn the cache (and contend for its shards
+    /// across worker threads), while the setup messages repeat from row to row.
+    SetupOnly,
 }
 
-/// Whether this thread skips the cache for `message` (see
-/// [`setup_messages_only`]).
-pub(crate) fn skips(message: &Message) -> bool {
-    SETUP_ONLY.with(Cell::get)
-        && !matches!(message.author.role, crate::chat::Role::System | crate::chat::Role::Developer)
+impl CachePolicy {
+    /// Whether a render under this policy skips the cache for `message`.
+    pub(crate) fn skips(self, message: &Message) -> bool {
+        self == CachePolicy::SetupOnly
+            && !matches!(message.author.role, crate::chat::Role::System | crate::chat::Role::Developer)
+    }
 }
 
 /// A buffer bigger than this is not kept for the next key.

@@ -16,7 +16,7 @@ mod tools;
 mod training;
 mod typescript;
 
-pub(crate) use cache::setup_messages_only;
+pub(crate) use cache::CachePolicy;
 pub use cache::{RenderCache, DEFAULT_CAPACITY_BYTES};
 pub use kind::RenderKind;
 pub use training::{MessageSpan, TrainOn};
@@ -116,7 +116,7 @@ impl HarmonyEncoding {
     /// is left as it was.
     pub fn render_into(&self, message: &Message, out: &mut Vec<Rank>, options: Option<&RenderOptions>) -> Result<()> {
         let mark = out.len();
-        let result = self.render_cached(message, out, options.copied().unwrap_or_default());
+        let result = self.render_cached(message, out, options.copied().unwrap_or_default(), CachePolicy::All);
         if result.is_err() {
             out.truncate(mark);
         }
@@ -132,9 +132,15 @@ impl HarmonyEncoding {
     /// Renders a message through the cache: a hit copies the tokens an
     /// identical message rendered to before. On error `out` may hold part
     /// of the message; callers truncate.
-    fn render_cached(&self, message: &Message, out: &mut Vec<Rank>, options: RenderOptions) -> Result<()> {
+    fn render_cached(
+        &self,
+        message: &Message,
+        out: &mut Vec<Rank>,
+        options: RenderOptions,
+        policy: CachePolicy,
+    ) -> Result<()> {
         let cache = RenderCache::global();
-        let key = if cache::skips(message) { None } else { cache.key(message, options) };
+        let key = if policy.skips(message) { None } else { cache.key(message, options) };
         if let Some(tokens) = key.as_ref().and_then(|k| cache.get(k)) {
             out.extend_from_slice(&tokens);
             return Ok(());
@@ -231,7 +237,7 @@ impl HarmonyEncoding {
         I: IntoIterator<Item = &'a Message>,
     {
         let messages: Vec<&Message> = conversation.into_iter().collect();
-        self.render_messages_into(&messages, out, config, None)
+        self.render_messages_into(&messages, out, config, None, CachePolicy::All)
     }
 
     /// Renders messages one after another; with `spans`, records where each
@@ -242,6 +248,7 @@ impl HarmonyEncoding {
         out: &mut Vec<Rank>,
         config: Option<&RenderConversationConfig>,
         mut spans: Option<&mut Vec<MessageSpan>>,
+        policy: CachePolicy,
     ) -> Result<()> {
         let config = config.copied().unwrap_or_default();
         let options = RenderOptions { conversation_has_function_tools: has_function_tools(messages.iter().copied()) };
@@ -252,7 +259,7 @@ impl HarmonyEncoding {
                 continue;
             }
             let start = out.len();
-            if let Err(e) = self.render_cached(message, out, options) {
+            if let Err(e) = self.render_cached(message, out, options, policy) {
                 out.truncate(mark);
                 return Err(e);
             }
@@ -314,18 +321,19 @@ impl HarmonyEncoding {
         I: IntoIterator<Item = &'a Message>,
     {
         let messages: Vec<&Message> = conversation.into_iter().collect();
-        self.render_training(&messages, config, None)
+        self.render_training(&messages, config, None, CachePolicy::All)
     }
 
     /// The training render of collected messages, recording spans.
-    fn render_training(
+    pub(crate) fn render_training(
         &self,
         messages: &[&Message],
         config: Option<&RenderConversationConfig>,
         spans: Option<&mut Vec<MessageSpan>>,
+        policy: CachePolicy,
     ) -> Result<Vec<Rank>> {
         let mut out = Vec::new();
-        self.render_messages_into(messages, &mut out, config, spans)?;
+        self.render_messages_into(messages, &mut out, config, spans, policy)?;
         let ends_with_final =
             messages.last().is_some_and(|m| m.author.role == Role::Assistant && m.channel.as_deref() == Some("final"));
         if ends_with_final {

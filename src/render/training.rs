@@ -12,7 +12,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use super::RenderConversationConfig;
+use super::{CachePolicy, RenderConversationConfig};
 use crate::chat::{Message, Role};
 use crate::encoding::HarmonyEncoding;
 use crate::error::{HarmonyError, Result};
@@ -72,7 +72,7 @@ impl HarmonyEncoding {
     {
         let messages: Vec<&Message> = conversation.into_iter().collect();
         let mut spans = Vec::new();
-        self.render_training(&messages, config, Some(&mut spans))?;
+        self.render_training(&messages, config, Some(&mut spans), CachePolicy::All)?;
         Ok(spans)
     }
 
@@ -89,8 +89,19 @@ impl HarmonyEncoding {
         I: IntoIterator<Item = &'a Message>,
     {
         let messages: Vec<&Message> = conversation.into_iter().collect();
+        self.training_with_mask(&messages, config, train_on, CachePolicy::All).map(|(tokens, mask, _)| (tokens, mask))
+    }
+
+    /// The training render, its loss mask and its spans, rendered under `policy`.
+    pub(crate) fn training_with_mask(
+        &self,
+        messages: &[&Message],
+        config: Option<&RenderConversationConfig>,
+        train_on: TrainOn,
+        policy: CachePolicy,
+    ) -> Result<(Vec<Rank>, Vec<u8>, Vec<MessageSpan>)> {
         let mut spans = Vec::new();
-        let tokens = self.render_training(&messages, config, Some(&mut spans))?;
+        let tokens = self.render_training(messages, config, Some(&mut spans), policy)?;
         let mut mask = vec![0u8; tokens.len()];
         let first_chosen = match train_on {
             TrainOn::AllAssistant => 0,
@@ -111,7 +122,7 @@ impl HarmonyEncoding {
                 if continues_turn { span.start } else { span.start + self.role_header_len(messages[span.index]) };
             mask[from.min(span.end)..span.end].fill(1);
         }
-        Ok((tokens, mask))
+        Ok((tokens, mask, spans))
     }
 
     /// `<|start|>` plus the tokens of the role name (and author name).
