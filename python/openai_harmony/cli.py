@@ -571,22 +571,9 @@ def cmd_tokenize(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -
 
 
 def cmd_serve(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> None:
-    from .server import serve
+    from .server import serve_from_arguments
 
-    serve(
-        args.host,
-        args.port,
-        args.model,
-        args.delay,
-        store_entries=args.store_entries,
-        store_mb=args.store_mb,
-        workers=getattr(args, "workers", 1),
-        open_browser=getattr(args, "open", False),
-        served_model_name=args.served_model_name,
-        grammar=args.grammar,
-        threads=args.threads,
-        n_ctx=args.ctx,
-    )
+    serve_from_arguments(args)
 
 
 def _date(value: str) -> str:

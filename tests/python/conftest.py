@@ -117,3 +117,18 @@ def engine_missing(reason: str) -> None:
     if os.environ.get("HARMONY_REQUIRE_ENGINES"):
         pytest.fail(f"required engine missing: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Any]:
+    """llama.cpp with the tests' tiny o200k_harmony model (``llama_model.py``),
+    one thread, for the llama.cpp tests (which skip, or fail under
+    ``HARMONY_REQUIRE_LLAMA``, where llama-cpp-python is missing)."""
+    from llama_model import cached_model
+    from openai_harmony.server.llama import LlamaEngine
+
+    model = LlamaEngine(cached_model(), n_ctx=4096, threads=1)
+    try:
+        yield model
+    finally:
+        model.close()

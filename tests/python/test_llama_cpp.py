@@ -24,7 +24,7 @@ import random
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
@@ -39,7 +39,7 @@ except ImportError:
 import jsonschema
 
 from grammar_cases import Setup, case_batch, random_setup
-from llama_model import ROOT, cached_model
+from llama_model import ROOT
 from openai_harmony import (
     Conversation,
     DeveloperContent,
@@ -53,15 +53,6 @@ from openai_harmony import (
 from openai_harmony.server.llama import GrammarError, LlamaEngine
 
 CORPUS = ROOT.parent / "shared" / "bench" / "corpus"
-
-
-@pytest.fixture(scope="module")
-def engine() -> Iterator[LlamaEngine]:
-    model = LlamaEngine(cached_model(), n_ctx=4096, threads=1)
-    try:
-        yield model
-    finally:
-        model.close()
 
 
 def special(enc: HarmonyEncoding, text: str) -> int:

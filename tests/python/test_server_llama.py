@@ -50,15 +50,6 @@ MESSAGES: List[Any] = [{"role": "user", "content": "Weather in Oslo?"}]
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[LlamaEngine]:
-    model = LlamaEngine(cached_model(), n_ctx=4096, threads=1)
-    try:
-        yield model
-    finally:
-        model.close()
-
-
-@pytest.fixture(scope="module")
 def client(engine: LlamaEngine, enc: HarmonyEncoding) -> Iterator[openai.OpenAI]:
     server = harmony_server.make_server(LlamaGenerator(engine, enc), "127.0.0.1", 0, MODEL, encoding=enc)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -65,6 +65,7 @@ __all__ = [
     "main",
     "make_server",
     "serve",
+    "serve_from_arguments",
 ]
 
 
@@ -204,7 +205,13 @@ def main(argv: Optional[List[str]] = None) -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     add_serve_arguments(parser)
-    args = parser.parse_args(argv)
+    serve_from_arguments(parser.parse_args(argv))
+
+
+def serve_from_arguments(args: argparse.Namespace) -> None:
+    """``serve`` with the options ``_serve_options.add_serve_arguments``
+    defines (``harmony serve``, ``harmony playground``, ``python -m
+    openai_harmony.server``)."""
     serve(
         args.host,
         args.port,
@@ -213,6 +220,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         store_entries=args.store_entries,
         store_mb=args.store_mb,
         workers=args.workers,
+        open_browser=getattr(args, "open", False),
         served_model_name=args.served_model_name,
         grammar=args.grammar,
         threads=args.threads,
