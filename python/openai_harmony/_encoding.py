@@ -28,7 +28,7 @@ from ._models import Conversation, Message, RenderConversationConfig, RenderOpti
 from ._reference_road import (
     conversation_text,
     message_text,
-    not_plain_error,
+    on_plain,
     on_plain_messages,
     plain_messages,
     reference_errors,
@@ -399,14 +399,11 @@ class HarmonyEncoding:
             mode = "conversation" if next_turn_role is None else "completion"
         items = [json.dumps(c) if isinstance(c, dict) else c for c in conversations]
         role = _role_value(next_turn_role)
-        try:
-            return self._inner.render_conversations_batch(items, mode, role, _auto_drop(config))
-        except _native.NotPlainJson:
-            items = [c if isinstance(c, str) else plain_messages(_messages(c)) for c in items]
-        try:
-            return self._inner.render_conversations_batch(items, mode, role, _auto_drop(config))
-        except _native.NotPlainJson as error:
-            raise not_plain_error(error) from None
+        return on_plain(
+            lambda xs: self._inner.render_conversations_batch(xs, mode, role, _auto_drop(config)),
+            items,
+            lambda xs: [c if isinstance(c, str) else plain_messages(_messages(c)) for c in xs],
+        )
 
     # -- parsing ------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from . import _native
 from ._models import Message
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 
 def message_text(message: Message) -> str:
@@ -83,15 +84,21 @@ def not_plain_error(error: Exception) -> ValueError:
     return ValueError(f"{error} (nested too deeply?)")
 
 
-def on_plain_messages(render: Callable[[Sequence[Message]], T], messages: Sequence[Message]) -> T:
-    """``render(messages)``; when a tool schema is not plain JSON, on the
-    messages' plain copies (``plain_messages``); a schema not even those
-    make plain is a ``ValueError``, never the internal ``NotPlainJson``."""
+def on_plain(render: Callable[[S], T], value: S, plain: Callable[[S], S]) -> T:
+    """``render(value)``; when a tool schema in it is not plain JSON,
+    ``render(plain(value))``; a schema not even that makes plain is a
+    ``ValueError``, never the internal ``NotPlainJson``. The one retry every
+    render of models goes through."""
     try:
-        return render(messages)
+        return render(value)
     except _native.NotPlainJson:
         pass
     try:
-        return render(plain_messages(messages))
+        return render(plain(value))
     except _native.NotPlainJson as error:
         raise not_plain_error(error) from None
+
+
+def on_plain_messages(render: Callable[[Sequence[Message]], T], messages: Sequence[Message]) -> T:
+    """``on_plain`` for a list of messages (their plain copies: ``plain_messages``)."""
+    return on_plain(render, messages, plain_messages)
