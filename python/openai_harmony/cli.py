@@ -352,10 +352,10 @@ def cmd_parse(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> N
         parser.process_eos()
         for event in parser.drain_events():
             _write_json(out, _event_dict(event))
-        _report(parser.diagnostics)
+        _report(parser.diagnostics, enc, tokens)
         return
     parsed = enc.parse_completion(tokens, role, strict=not args.lenient, tools=args.tool)
-    _report(parsed.diagnostics)
+    _report(parsed.diagnostics, enc, tokens)
     messages = [m.to_dict() for m in parsed.messages]
     if args.format == "json":
         diagnostics = [{"position": d.position, "kind": d.kind, "detail": d.detail} for d in parsed.diagnostics]
@@ -407,16 +407,18 @@ def _name_tokens(enc: HarmonyEncoding, message: str) -> str:
     return re.sub(r"\btoken (\d+)", named, message)
 
 
-def _report(diagnostics: Sequence[Any]) -> None:
+def _report(diagnostics: Sequence[Any], enc: HarmonyEncoding, tokens: Sequence[int]) -> None:
     """Each repair lenient parsing made, on stderr. Text outside any message
-    (a missing ``<|start|>`` and the header it then lacks) is one repair."""
+    (a missing ``<|start|>`` and the header it then lacks) is one repair,
+    shown with the text (its tokens up to the next special token)."""
     i = 0
     while i < len(diagnostics):
         d = diagnostics[i]
         following = diagnostics[i + 1] if i + 1 < len(diagnostics) else None
         if d.kind == "missing_start" and following is not None and following.kind == "unterminated_header":
-            text = re.search(r'"((?:[^"\\]|\\.)*)" read as content', following.detail)
-            shown = f" {text.group(1)!r}" if text else ""
+            end = next((i for i in range(d.position, len(tokens)) if enc.is_special_token(tokens[i])), len(tokens))
+            stray = enc.decode(list(tokens[d.position : end]))
+            shown = f" {stray!r}" if stray else ""
             print(
                 f"harmony: repaired at tokens {d.position}-{following.position}: stray text{shown} outside any"
                 " message: read as an assistant message",

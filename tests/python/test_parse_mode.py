@@ -160,7 +160,9 @@ def test_cli_honours_the_setting(tmp_path: Path) -> None:
     path.write_text(BROKEN, encoding="utf-8")
     script = harmony_script()
     strict = subprocess.run([script, "parse", str(path)], capture_output=True, text=True, check=False)
-    assert strict.returncode == 1 and strict.stderr.strip() == "harmony: error: Unknown role: final"
+    assert strict.returncode == 1 and strict.stderr.count("\n") == 1, strict.stderr
+    assert strict.stderr.startswith("harmony: error: strict parse failed at token 8 of 12, 200008 '<|message|>'")
+    assert strict.stderr.strip().endswith(": Unknown role: final (--lenient repairs it)"), strict.stderr
     env = {**os.environ, "OPENAI_HARMONY_PARSE": "lenient"}
     done = subprocess.run([script, "parse", str(path)], capture_output=True, text=True, env=env, check=False)
     assert done.returncode == 0, done.stderr
