@@ -17,7 +17,7 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable, Dict, List, Optional
+from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Tuple
 
 import anyio
 from starlette.applications import Starlette
@@ -30,7 +30,7 @@ from starlette.types import Message as AsgiMessage
 
 from .._encoding import HarmonyEncoding, HarmonyEncodingName, HarmonyError, load_harmony_encoding
 from .._mode import parse_mode, repair_counts
-from .._models import Role
+from .._models import Message, Role
 from ..interop import (
     ChatCompletionStream,
     ResponsesStream,
@@ -348,6 +348,17 @@ class _Api:
             return Response(status_code=499)  # stopped before it began: the client is gone
         return JSONResponse(first)
 
+    def _whole(self, run: Run, job: Job, tools: List[str]) -> Optional[Tuple[List[int], List[Message]]]:
+        """A whole completion and its messages, parsed leniently (repairs
+        logged and counted); None when the client left before it ended."""
+        tokens = list(run)
+        if job.stopped:
+            return None
+        messages = self.s.encoding.parse_messages_from_completion_tokens(
+            tokens, Role.ASSISTANT, strict=False, tools=tools
+        )
+        return tokens, messages
+
     # --- Chat Completions ---------------------------------------------------
 
     async def chat_completions(self, request: Request) -> Response:
@@ -363,12 +374,10 @@ class _Api:
         run = Run(self.s.generator, prompt.tokens, prompt.stop_tokens, prompt.max_tokens, job, wanted)
 
         if not request.get("stream"):
-            tokens = list(run)
-            if job.stopped:
+            whole = self._whole(run, job, prompt.tools)
+            if whole is None:
                 return None
-            messages = enc.parse_messages_from_completion_tokens(
-                tokens, Role.ASSISTANT, strict=False, tools=prompt.tools
-            )
+            tokens, messages = whole
             usage = chat_completion_usage(len(prompt.tokens), len(tokens))
             return chat_completion_from_harmony(
                 messages, request, finish_reason=run.finish_reason, model=model, usage=usage
@@ -413,12 +422,10 @@ class _Api:
         store = request.get("store", True) is not False
 
         if not request.get("stream"):
-            tokens = list(run)
-            if job.stopped:
+            whole = self._whole(run, job, prompt.tools)
+            if whole is None:
                 return None
-            messages = enc.parse_messages_from_completion_tokens(
-                tokens, Role.ASSISTANT, strict=False, tools=prompt.tools
-            )
+            tokens, messages = whole
             status: Any = run.status
             response = response_from_harmony(messages, request, previous, status=status, model=model)
             response["usage"] = responses_usage(enc, len(prompt.tokens), len(tokens), messages)
