@@ -28,9 +28,6 @@ from ._models import Conversation, Message, RenderConversationConfig, RenderOpti
 from ._reference_road import (
     conversation_text,
     message_text,
-    on_plain,
-    on_plain_messages,
-    plain_messages,
     reference_errors,
 )
 
@@ -367,9 +364,7 @@ class HarmonyEncoding:
         (everything after the role name, and the ``<|start|>assistant``
         between messages of one turn), else 0."""
         messages = _messages(conversation)
-        tokens, mask = on_plain_messages(
-            lambda ms: self._inner.render_training_with_mask(ms, _auto_drop(config), train_on), messages
-        )
+        tokens, mask = self._inner.render_training_with_mask(messages, _auto_drop(config), train_on)
         # The core hands the mask over as bytes; the API gives a list of ints.
         return tokens, list(mask)
 
@@ -379,7 +374,7 @@ class HarmonyEncoding:
         """Where each rendered message lies in ``render_conversation`` (and
         the training render); dropped messages have no span."""
         messages = _messages(conversation)
-        spans = on_plain_messages(lambda ms: self._inner.message_spans(ms, _auto_drop(config)), messages)
+        spans = self._inner.message_spans(messages, _auto_drop(config))
         return [MessageSpan(i, Role(role), channel, start, end) for i, role, channel, start, end in spans]
 
     def render_conversations_batch(
@@ -399,11 +394,7 @@ class HarmonyEncoding:
             mode = "conversation" if next_turn_role is None else "completion"
         items = [json.dumps(c) if isinstance(c, dict) else c for c in conversations]
         role = _role_value(next_turn_role)
-        return on_plain(
-            lambda xs: self._inner.render_conversations_batch(xs, mode, role, _auto_drop(config)),
-            items,
-            lambda xs: [c if isinstance(c, str) else plain_messages(_messages(c)) for c in xs],
-        )
+        return self._inner.render_conversations_batch(items, mode, role, _auto_drop(config))
 
     # -- parsing ------------------------------------------------------------
 

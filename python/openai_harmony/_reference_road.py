@@ -13,22 +13,24 @@ pydantic write differently:
   ``Infinity``, which serde_json rejects (``ValueError: invalid message
   JSON: expected value at line 1 column N``), where pydantic writes ``null``.
 
-The core tells the two cases apart (``_native.NotPlainJson``, raised before
-anything is rendered), so the common case costs nothing here; only then
-does the package take the reference's road, to the same result and the same
-error, column for column.
+The core walks the schemas once (``convert.rs``, ``Schemas``). For the
+renders the reference has, it refuses a schema that is not plain JSON
+(``_native.NotPlainJson``, raised before anything is rendered), so the
+common case costs nothing here; only then does the package take the
+reference's road, to the same result and the same error, column for column.
+For everything else (masks, spans, batches, interop) the core reads such
+content as ``json.dumps`` writes it and no retry happens in Python.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, List, Sequence, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 from . import _native
 from ._models import Message
 
 T = TypeVar("T")
-S = TypeVar("S")
 
 
 def message_text(message: Message) -> str:
@@ -53,52 +55,3 @@ def reference_errors(text: str, render: Callable[[], T], what: str) -> T:
         if getattr(e, "kind", None) == "json":
             raise ValueError(f"invalid {what} JSON: {getattr(e, 'detail', '')}") from None
         raise
-
-
-def plain_messages(messages: Sequence[Message]) -> List[Message]:
-    """Copies of ``messages`` whose tool schemas went through ``json.dumps``
-    and back, for the renders the reference does not have (masks, spans,
-    batches). NaN and infinities raise ``ValueError`` here."""
-
-    def plain(value: Any) -> Any:
-        return json.loads(json.dumps(value, allow_nan=False))
-
-    out = []
-    for message in messages:
-        copy = message.model_copy(deep=True)
-        for content in copy.content:
-            tools = getattr(content, "tools", None) or {}
-            for ns in tools.values():
-                for tool in ns.tools:
-                    if tool.parameters is not None:
-                        tool.parameters = plain(tool.parameters)
-            for fmt in getattr(content, "response_formats", None) or []:
-                fmt.schema_ = plain(fmt.schema_)
-        out.append(copy)
-    return out
-
-
-def not_plain_error(error: Exception) -> ValueError:
-    """The ``ValueError`` for a schema the core cannot take even as plain
-    JSON (nested deeper than it reads)."""
-    return ValueError(f"{error} (nested too deeply?)")
-
-
-def on_plain(render: Callable[[S], T], value: S, plain: Callable[[S], S]) -> T:
-    """``render(value)``; when a tool schema in it is not plain JSON,
-    ``render(plain(value))``; a schema not even that makes plain is a
-    ``ValueError``, never the internal ``NotPlainJson``. The one retry every
-    render of models goes through."""
-    try:
-        return render(value)
-    except _native.NotPlainJson:
-        pass
-    try:
-        return render(plain(value))
-    except _native.NotPlainJson as error:
-        raise not_plain_error(error) from None
-
-
-def on_plain_messages(render: Callable[[Sequence[Message]], T], messages: Sequence[Message]) -> T:
-    """``on_plain`` for a list of messages (their plain copies: ``plain_messages``)."""
-    return on_plain(render, messages, plain_messages)

@@ -26,7 +26,6 @@ from typing import Any, Dict, Iterable, Iterator, List, Literal, Mapping, Option
 from . import _native
 from ._encoding import Diagnostic, HarmonyEncoding, _diagnostics, _log_repairs, _messages
 from ._models import Conversation, Message
-from ._reference_road import on_plain_messages
 
 __all__ = [
     "ChatCompletionStream",
@@ -93,9 +92,7 @@ def chat_completion_message_from_harmony(messages: Messages, request: Optional[M
     """``{role, content, reasoning_content, tool_calls}`` from parsed reply
     messages. ``request`` maps sanitized function names back."""
     request_json = _dump_opt(request)
-    out = on_plain_messages(
-        lambda ms: _native.chat_completion_message_from_harmony(ms, request_json), _messages(messages)
-    )
+    out = _native.chat_completion_message_from_harmony(_messages(messages), request_json)
     result: Json = json.loads(out)
     return result
 
@@ -114,7 +111,7 @@ def chat_completion_from_harmony(
     ``finish_reason`` defaults to ``tool_calls`` when the reply calls tools,
     else ``stop``."""
     args = (_dump_opt(request), finish_reason, model, id, created, _dump_opt(usage))
-    out = on_plain_messages(lambda ms: _native.chat_completion_object(ms, *args), _messages(messages))
+    out = _native.chat_completion_object(_messages(messages), *args)
     result: Json = json.loads(out)
     return result
 
@@ -217,9 +214,7 @@ def response_output_from_harmony(
     """Output items (``reasoning``, ``message``, ``function_call``,
     ``web_search_call``, ``code_interpreter_call``) from parsed reply messages."""
     request_json, previous_json = _dump_opt(request), _dump_items(previous_items)
-    out = on_plain_messages(
-        lambda ms: _native.response_output_from_harmony(ms, request_json, previous_json), _messages(messages)
-    )
+    out = _native.response_output_from_harmony(_messages(messages), request_json, previous_json)
     items: List[Json] = json.loads(out)
     return items
 

@@ -147,7 +147,24 @@ pub(crate) fn finish(raw: &[RawMessage]) -> Result<Vec<Message>, HarmonyError> {
     raw.iter().map(RawMessage::to_message).collect()
 }
 
-fn content_from_py(item: &Bound<'_, PyAny>) -> PyResult<RawContent> {
+/// What a reader does with a tool schema that is not plain JSON
+/// ([`is_plain_json`]): the one walk over schemas, the one decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Schemas {
+    /// Refuse it with `NotPlainJson`. For the renders the reference has:
+    /// the package then renders the conversation's JSON text the
+    /// reference's way, to the reference's result and errors
+    /// (`_reference_road.py`).
+    Refuse,
+    /// Read the content as `json.dumps(item.to_dict(), allow_nan=False)`
+    /// writes it (a key that is not a string becomes its JSON spelling; a
+    /// NaN or a tuple key is `json.dumps`'s `ValueError` or `TypeError`).
+    /// For everything the reference does not have: masks, spans, batches,
+    /// interop.
+    AsJsonDumps,
+}
+
+fn content_from_py(item: &Bound<'_, PyAny>, schemas: Schemas) -> PyResult<RawContent> {
     let py = item.py();
     // Content items are Content models. Anything else (a plain str put
     // into `content`) fails as it does in the reference, which calls
@@ -165,13 +182,24 @@ fn content_from_py(item: &Bound<'_, PyAny>) -> PyResult<RawContent> {
     if &*kind == "text" {
         return Ok(RawContent::Text(text_of(&fields.get(intern!(py, "text"))?)?));
     }
-    if !schemas_are_plain(&fields, &kind == "developer_content")? {
-        return Err(NotPlainJson::new_err("a tool schema is not plain JSON"));
-    }
-    // `model_dump_json()` without its final bytes-to-str decode.
-    let json = match item.get_type().getattr(intern!(py, "__pydantic_serializer__")) {
-        Ok(serializer) => serializer.call_method1(intern!(py, "to_json"), (item,))?,
-        Err(_) => item.call_method0(intern!(py, "model_dump_json"))?,
+    let json = match (schemas_are_plain(&fields, &kind == "developer_content")?, schemas) {
+        (Plain::Yes, _) => match item.get_type().getattr(intern!(py, "__pydantic_serializer__")) {
+            // `model_dump_json()` without its final bytes-to-str decode.
+            Ok(serializer) => serializer.call_method1(intern!(py, "to_json"), (item,))?,
+            Err(_) => item.call_method0(intern!(py, "model_dump_json"))?,
+        },
+        (_, Schemas::Refuse) => return Err(NotPlainJson::new_err("a tool schema is not plain JSON")),
+        (Plain::TooDeep, Schemas::AsJsonDumps) => {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "a tool schema is nested more than {PLAIN_DEPTH} levels deep"
+            )))
+        }
+        (Plain::No, Schemas::AsJsonDumps) => {
+            let kwargs = PyDict::new(py);
+            kwargs.set_item(intern!(py, "allow_nan"), false)?;
+            let dumps = py.import(intern!(py, "json"))?.getattr(intern!(py, "dumps"))?;
+            dumps.call((item.call_method0(intern!(py, "to_dict"))?,), Some(&kwargs))?
+        }
     };
     if json.is_instance_of::<PyString>() {
         let text = json.extract::<PyBackedStr>()?;
@@ -181,7 +209,7 @@ fn content_from_py(item: &Bound<'_, PyAny>) -> PyResult<RawContent> {
 }
 
 /// Reads one `openai_harmony.Message`.
-pub(crate) fn message_from_py(obj: &Bound<'_, PyAny>) -> PyResult<RawMessage> {
+pub(crate) fn message_from_py(obj: &Bound<'_, PyAny>, schemas: Schemas) -> PyResult<RawMessage> {
     let py = obj.py();
     let message = Fields::of(obj);
     let author_obj = message.get(intern!(py, "author"))?;
@@ -190,7 +218,7 @@ pub(crate) fn message_from_py(obj: &Bound<'_, PyAny>) -> PyResult<RawMessage> {
     let content = message
         .get(intern!(py, "content"))?
         .try_iter()?
-        .map(|item| content_from_py(&item?))
+        .map(|item| content_from_py(&item?, schemas))
         .collect::<PyResult<Vec<RawContent>>>()?;
     Ok(RawMessage {
         role,
@@ -203,8 +231,8 @@ pub(crate) fn message_from_py(obj: &Bound<'_, PyAny>) -> PyResult<RawMessage> {
 }
 
 /// Reads a sequence of messages.
-pub(crate) fn messages_from_py(seq: &Bound<'_, PyAny>) -> PyResult<Vec<RawMessage>> {
-    seq.try_iter()?.map(|m| message_from_py(&m?)).collect()
+pub(crate) fn messages_from_py(seq: &Bound<'_, PyAny>, schemas: Schemas) -> PyResult<Vec<RawMessage>> {
+    seq.try_iter()?.map(|m| message_from_py(&m?, schemas)).collect()
 }
 
 /// The Python int of every vocabulary id, created on first use and then
@@ -265,54 +293,92 @@ pub(crate) fn token_list<'py>(py: Python<'py>, tokens: &[Rank]) -> PyResult<Boun
 /// How deep a schema may nest before it is sent the reference's way.
 const PLAIN_DEPTH: usize = 128;
 
+/// Whether a schema is plain JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Plain {
+    Yes,
+    /// Something `json.dumps` and pydantic write differently.
+    No,
+    /// Nested deeper than [`PLAIN_DEPTH`].
+    TooDeep,
+}
+
 /// Whether the JSON Schemas in system or developer content (tool
 /// parameters, response-format schemas) are plain JSON ([`is_plain_json`]).
-fn schemas_are_plain(fields: &Fields<'_, '_>, developer: bool) -> PyResult<bool> {
+fn schemas_are_plain(fields: &Fields<'_, '_>, developer: bool) -> PyResult<Plain> {
     let py = fields.obj.py();
-    let plain = |schema: Bound<'_, PyAny>| schema.is_none() || is_plain_json(&schema, PLAIN_DEPTH);
+    let plain = |schema: Bound<'_, PyAny>| match schema.is_none() {
+        true => Plain::Yes,
+        false => is_plain_json(&schema, PLAIN_DEPTH),
+    };
     let namespaces = fields.get(intern!(py, "tools"))?;
     if let Ok(namespaces) = namespaces.cast::<PyDict>() {
         for ns in namespaces.values() {
             for tool in Fields::of(&ns).get(intern!(py, "tools"))?.try_iter()? {
-                if !plain(Fields::of(&tool?).get(intern!(py, "parameters"))?) {
-                    return Ok(false);
+                let verdict = plain(Fields::of(&tool?).get(intern!(py, "parameters"))?);
+                if verdict != Plain::Yes {
+                    return Ok(verdict);
                 }
             }
         }
     }
     if developer {
         for format in fields.get(intern!(py, "response_formats"))?.try_iter()? {
-            if !plain(Fields::of(&format?).get(intern!(py, "schema_"))?) {
-                return Ok(false);
+            let verdict = plain(Fields::of(&format?).get(intern!(py, "schema_"))?);
+            if verdict != Plain::Yes {
+                return Ok(verdict);
             }
         }
     }
-    Ok(true)
+    Ok(Plain::Yes)
 }
 
 /// Whether `obj` is JSON as `json.dumps` and pydantic both write it alike:
 /// dicts with `str` keys, lists, strings, ints, bools, `None` and finite
 /// floats, nested no deeper than `depth`. Anything else (a key that is not
 /// a string, a tuple, a set, a NaN) is written differently, or refused, by
-/// the two, and takes the reference's road (`_reference_road.py`).
-pub(crate) fn is_plain_json(obj: &Bound<'_, PyAny>, depth: usize) -> bool {
+/// the two ([`Schemas`] says what then happens).
+fn is_plain_json(obj: &Bound<'_, PyAny>, depth: usize) -> Plain {
     use pyo3::types::{PyBool, PyFloat, PyInt};
-    if depth == 0 {
-        return false;
-    }
     if let Ok(dict) = obj.cast_exact::<PyDict>() {
-        return dict.iter().all(|(k, v)| k.is_exact_instance_of::<PyString>() && is_plain_json(&v, depth - 1));
+        if depth == 0 {
+            return Plain::TooDeep;
+        }
+        for (k, v) in dict.iter() {
+            if !k.is_exact_instance_of::<PyString>() {
+                return Plain::No;
+            }
+            let verdict = is_plain_json(&v, depth - 1);
+            if verdict != Plain::Yes {
+                return verdict;
+            }
+        }
+        return Plain::Yes;
     }
     if let Ok(list) = obj.cast_exact::<PyList>() {
-        return list.iter().all(|v| is_plain_json(&v, depth - 1));
+        if depth == 0 {
+            return Plain::TooDeep;
+        }
+        for v in list.iter() {
+            let verdict = is_plain_json(&v, depth - 1);
+            if verdict != Plain::Yes {
+                return verdict;
+            }
+        }
+        return Plain::Yes;
     }
     if let Ok(f) = obj.cast_exact::<PyFloat>() {
-        return f.value().is_finite();
+        return if f.value().is_finite() { Plain::Yes } else { Plain::No };
     }
-    obj.is_none()
+    let scalar = obj.is_none()
         || obj.is_exact_instance_of::<PyString>()
         || obj.is_exact_instance_of::<PyBool>()
-        || obj.is_exact_instance_of::<PyInt>()
+        || obj.is_exact_instance_of::<PyInt>();
+    if scalar {
+        Plain::Yes
+    } else {
+        Plain::No
+    }
 }
 
 /// Token ids from a Python sequence: every one a [`Rank`] (the usual case,

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
 use super::convert::{
-    finish, message_from_py, messages_from_py, token_id, token_ids, token_list, RawMessage, TokenIds,
+    finish, message_from_py, messages_from_py, token_id, token_ids, token_list, RawMessage, Schemas, TokenIds,
 };
 use super::gil::Call;
 use super::{json_err, role_of, to_py, PyHarmonyError};
@@ -101,7 +101,7 @@ fn batch_input(item: &Bound<'_, PyAny>) -> PyResult<BatchInput> {
         Ok(messages) => messages,
         Err(_) => item.clone(),
     };
-    Ok(BatchInput::Messages(messages_from_py(&messages)?))
+    Ok(BatchInput::Messages(messages_from_py(&messages, Schemas::AsJsonDumps)?))
 }
 
 impl PyHarmonyEncoding {
@@ -209,7 +209,7 @@ impl PyHarmonyEncoding {
         tool_choice: &str,
     ) -> PyResult<String> {
         let call = Call::enter();
-        let messages = messages_from_py(messages)?;
+        let messages = messages_from_py(messages, Schemas::Refuse)?;
         let role: Role = next_turn_role.parse()?;
         let syntax: crate::grammar::GrammarSyntax = syntax.parse()?;
         let choice: crate::grammar::ToolChoice = tool_choice.parse()?;
@@ -233,7 +233,7 @@ impl PyHarmonyEncoding {
         auto_drop_analysis: bool,
     ) -> PyResult<Bound<'py, PyList>> {
         let call = Call::enter();
-        let messages = messages_from_py(messages)?;
+        let messages = messages_from_py(messages, Schemas::Refuse)?;
         let kind = render_kind(mode, next_turn_role)?;
         let config = RenderConversationConfig { auto_drop_analysis };
         let tokens = call
@@ -253,7 +253,7 @@ impl PyHarmonyEncoding {
         train_on: &str,
     ) -> PyResult<(Bound<'py, PyList>, Vec<u8>)> {
         let call = Call::enter();
-        let messages = messages_from_py(messages)?;
+        let messages = messages_from_py(messages, Schemas::AsJsonDumps)?;
         let train_on: crate::TrainOn = train_on.parse().map_err(|_| {
             PyValueError::new_err(format!(
                 "train_on must be \"all_assistant\" or \"last_assistant_turn\", got {train_on:?}"
@@ -275,7 +275,7 @@ impl PyHarmonyEncoding {
         auto_drop_analysis: bool,
     ) -> PyResult<Vec<SpanTuple>> {
         let call = Call::enter();
-        let messages = messages_from_py(messages)?;
+        let messages = messages_from_py(messages, Schemas::AsJsonDumps)?;
         let config = RenderConversationConfig { auto_drop_analysis };
         let spans = call.detach(py, || self.inner.message_spans(&finish(&messages)?, Some(&config)))?;
         Ok(spans.into_iter().map(|s| (s.index, s.role.as_str(), s.channel, s.start, s.end)).collect())
@@ -290,7 +290,7 @@ impl PyHarmonyEncoding {
         conversation_has_function_tools: bool,
     ) -> PyResult<Bound<'py, PyList>> {
         let call = Call::enter();
-        let message = message_from_py(message)?;
+        let message = message_from_py(message, Schemas::Refuse)?;
         let options = RenderOptions { conversation_has_function_tools };
         let tokens = call
             .detach(py, || self.inner.render(&message.to_message()?, Some(&options)))

@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 use serde_json::Value;
 
-use super::convert::{finish, messages_from_py, token_id, token_ids, token_list, TokenIds};
+use super::convert::{finish, messages_from_py, token_id, token_ids, token_list, Schemas, TokenIds};
 use super::encoding::PyHarmonyEncoding;
 use super::gil::Call;
 use super::{json_err, to_py};
@@ -107,7 +107,7 @@ pub(crate) fn chat_completion_message_from_harmony(
     messages: &Bound<'_, PyAny>,
     request_json: Option<&str>,
 ) -> PyResult<String> {
-    let raw = messages_from_py(messages)?;
+    let raw = messages_from_py(messages, Schemas::AsJsonDumps)?;
     Call::enter().detach(py, || {
         let request = request_json.map(parse).transpose()?;
         let names = names("chat", request.as_ref(), None)?;
@@ -125,7 +125,7 @@ pub(crate) fn response_output_from_harmony(
     request_json: Option<&str>,
     previous_items_json: Option<&str>,
 ) -> PyResult<String> {
-    let raw = messages_from_py(messages)?;
+    let raw = messages_from_py(messages, Schemas::AsJsonDumps)?;
     Call::enter().detach(py, || {
         let request = request_json.map(parse).transpose()?;
         let previous = parse_items(previous_items_json)?;
@@ -144,7 +144,7 @@ pub(crate) fn responses_usage(
     completion_tokens: usize,
     messages: &Bound<'_, PyAny>,
 ) -> PyResult<String> {
-    let raw = messages_from_py(messages)?;
+    let raw = messages_from_py(messages, Schemas::AsJsonDumps)?;
     Call::enter().detach(py, || {
         let messages = finish(&raw)?;
         to_json(&interop::responses_usage(&encoding.inner, prompt_tokens, completion_tokens, &messages))
@@ -191,7 +191,7 @@ pub(crate) fn chat_completion_object(
     created: Option<u64>,
     usage_json: Option<&str>,
 ) -> PyResult<String> {
-    let raw = messages_from_py(messages)?;
+    let raw = messages_from_py(messages, Schemas::AsJsonDumps)?;
     let reason = self::finish_reason(finish_reason)?;
     Call::enter().detach(py, || {
         let request = request_json.map(parse).transpose()?;

@@ -111,3 +111,23 @@ def test_every_render_agrees_with_the_string_keyed_schema(enc: HarmonyEncoding) 
     assert isinstance(content, DeveloperContent) and content.tools is not None
     params = content.tools["functions"].tools[0].parameters
     assert params is not None and list(params["properties"]) == [None]
+
+
+def test_renders_beyond_the_reference_read_schemas_as_json_dumps_writes_them(enc: HarmonyEncoding) -> None:
+    """Masks, spans, batches and interop: no retry, one walk in the core
+    (``Schemas::AsJsonDumps``); a NaN is ``json.dumps``'s own ValueError and
+    a schema nested too deeply says so."""
+    nan = conversation({"type": "object", "properties": {"a": {"type": "number", "default": float("nan")}}})
+    deep: Dict[str, Any] = {}
+    inner = deep
+    for _ in range(200):
+        inner["a"] = {}
+        inner = inner["a"]
+    too_deep = conversation(deep)
+    for convo, error in ((nan, "^Out of range float values are not JSON compliant"), (too_deep, "levels deep$")):
+        with pytest.raises(ValueError, match=error):
+            enc.message_spans(convo)
+        with pytest.raises(ValueError, match=error):
+            enc.render_conversation_for_training_with_mask(convo)
+        with pytest.raises(ValueError, match=error):
+            enc.render_conversations_batch([convo])
