@@ -21,6 +21,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from . import _native
 
+# The message JSON's keys and content tags, from the core (``chat::keys``):
+# role and name (the author's), content, then the header fields written
+# only when set, which are also this module's field names on ``Message``.
+_ROLE, _NAME, _CONTENT, *_HEADER_KEYS = _native.MESSAGE_KEYS
+_TEXT, _SYSTEM_CONTENT, _DEVELOPER_CONTENT = _native.CONTENT_TAGS
+
 __all__ = [
     "Author",
     "ChannelConfig",
@@ -108,7 +114,7 @@ class TextContent(Content):
 
     def to_dict(self) -> Dict[str, Any]:
         """``{"type": "text", "text": ...}``."""
-        return {"type": "text", "text": self.text}
+        return {"type": _TEXT, "text": self.text}
 
 
 class ToolDescription(BaseModel):
@@ -229,7 +235,7 @@ class SystemContent(Content):
 
     def to_dict(self) -> Dict[str, Any]:
         """The JSON form, ``{"type": "system_content", ...}``."""
-        return _content_dict(self, "system_content")
+        return _content_dict(self, _SYSTEM_CONTENT)
 
     @classmethod
     def from_dict(cls, raw: Dict[str, Any]) -> SystemContent:
@@ -288,7 +294,7 @@ class DeveloperContent(Content):
 
     def to_dict(self) -> Dict[str, Any]:
         """The JSON form, ``{"type": "developer_content", ...}``."""
-        out = _content_dict(self, "developer_content")
+        out = _content_dict(self, _DEVELOPER_CONTENT)
         if not self.response_formats:
             # Ours alone: absent when unused, so the dict is the reference's.
             del out["response_formats"]
@@ -326,14 +332,14 @@ def _content_from_dict(raw: Any) -> AnyContent:
         return TextContent(text=raw)
     if not isinstance(raw, dict):
         raise ValueError(f"Unknown content item: {raw!r}")
-    kind = raw.get("type", "text")
-    if kind == "text":
+    kind = raw.get("type", _TEXT)
+    if kind == _TEXT:
         if "text" not in raw:
             raise MessageFormatError(f"content item {raw!r}: missing field 'text'")
         return TextContent(text=raw["text"])
-    if kind == "system_content":
+    if kind == _SYSTEM_CONTENT:
         return SystemContent.from_dict(raw)
-    if kind == "developer_content":
+    if kind == _DEVELOPER_CONTENT:
         return DeveloperContent.from_dict(raw)
     raise ValueError(f"Unknown content type: {kind}")
 
@@ -402,16 +408,14 @@ class Message(BaseModel):
     def to_dict(self) -> Dict[str, Any]:
         """The harmony JSON form of the message (role, name, content, channel, recipient, content_type)."""
         out: Dict[str, Any] = {
-            "role": self.author.role,
-            "name": self.author.name,
-            "content": [c.to_dict() for c in self.content],
+            _ROLE: self.author.role,
+            _NAME: self.author.name,
+            _CONTENT: [c.to_dict() for c in self.content],
         }
-        if self.channel is not None:
-            out["channel"] = self.channel
-        if self.recipient is not None:
-            out["recipient"] = self.recipient
-        if self.content_type is not None:
-            out["content_type"] = self.content_type
+        for key in _HEADER_KEYS:
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
         return out
 
     def to_json(self) -> str:
@@ -424,16 +428,14 @@ class Message(BaseModel):
         text item). A malformed dict raises ``ValueError`` naming the field."""
         if not isinstance(data, dict):
             raise MessageFormatError(f"a message must be a dict (JSON object), not {type(data).__name__}")
-        if "role" not in data:
-            raise MessageFormatError("message: missing field 'role'")
-        content = data.get("content")
+        if _ROLE not in data:
+            raise MessageFormatError(f"message: missing field '{_ROLE}'")
+        content = data.get(_CONTENT)
         items = [] if content is None else content if isinstance(content, list) else [content]
         return cls(
-            author=Author(role=Role(data["role"]), name=data.get("name")),
+            author=Author(role=Role(data[_ROLE]), name=data.get(_NAME)),
             content=[_content_from_dict(raw) for raw in items],
-            channel=data.get("channel"),
-            recipient=data.get("recipient"),
-            content_type=data.get("content_type"),
+            **{key: data.get(key) for key in _HEADER_KEYS},
         )
 
     @classmethod

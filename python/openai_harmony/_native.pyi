@@ -5,12 +5,16 @@ from typing import Any, Callable, List, Optional, Tuple, final
 from typing_extensions import Self, disjoint_base
 
 __version__: str
+MESSAGE_KEYS: Tuple[str, ...]
+CONTENT_TAGS: Tuple[str, ...]
 
 __all__ = [
+    "CONTENT_TAGS",
     "ChatCompletionStream",
     "ContentJsonError",
     "HarmonyEncoding",
     "HarmonyError",
+    "MESSAGE_KEYS",
     "NotPlainJson",
     "ResponsesStream",
     "StreamableParser",

@@ -141,6 +141,29 @@ impl From<DeveloperContent> for Content {
     }
 }
 
+/// The keys of a message's JSON form, the one list of them: [`Message`]'s
+/// serde form, the Python bindings (which read the pydantic fields of the
+/// same names) and the Python models (`_native.MESSAGE_KEYS`) all use it.
+pub mod keys {
+    /// The author's role.
+    pub const ROLE: &str = "role";
+    /// The author's name.
+    pub const NAME: &str = "name";
+    /// The content items.
+    pub const CONTENT: &str = "content";
+    /// The channel (`analysis`, `commentary`, `final`).
+    pub const CHANNEL: &str = "channel";
+    /// The recipient (`functions.get_weather`).
+    pub const RECIPIENT: &str = "recipient";
+    /// The content type (`<|constrain|>json`).
+    pub const CONTENT_TYPE: &str = "content_type";
+    /// Every key, in the order a message is written; the last three are
+    /// written only when set.
+    pub const ALL: [&str; 6] = [ROLE, NAME, CONTENT, CHANNEL, RECIPIENT, CONTENT_TYPE];
+    /// The tag of each content item (its `"type"`).
+    pub const CONTENT_TAGS: [&str; 3] = ["text", "system_content", "developer_content"];
+}
+
 /// One message of a conversation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
@@ -207,7 +230,8 @@ impl Message {
     }
 }
 
-/// The JSON shape of a message; `Message` converts from it.
+/// The JSON shape of a message; `Message` converts from it. Its field
+/// names are [`keys::ALL`] (a test holds them together).
 #[derive(Deserialize)]
 struct MessageRepr {
     role: Role,
@@ -282,19 +306,19 @@ impl<'de> Deserialize<'de> for Message {
 impl Serialize for Message {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        map.serialize_entry("role", &self.author.role)?;
+        map.serialize_entry(keys::ROLE, &self.author.role)?;
         if let Some(name) = &self.author.name {
-            map.serialize_entry("name", name)?;
+            map.serialize_entry(keys::NAME, name)?;
         }
-        map.serialize_entry("content", &self.content)?;
+        map.serialize_entry(keys::CONTENT, &self.content)?;
         if let Some(channel) = &self.channel {
-            map.serialize_entry("channel", channel)?;
+            map.serialize_entry(keys::CHANNEL, channel)?;
         }
         if let Some(recipient) = &self.recipient {
-            map.serialize_entry("recipient", recipient)?;
+            map.serialize_entry(keys::RECIPIENT, recipient)?;
         }
         if let Some(content_type) = &self.content_type {
-            map.serialize_entry("content_type", content_type)?;
+            map.serialize_entry(keys::CONTENT_TYPE, content_type)?;
         }
         map.end()
     }
@@ -396,5 +420,35 @@ impl<'a> IntoIterator for &'a Conversation {
 
     fn into_iter(self) -> Self::IntoIter {
         self.messages.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`keys`] and the serde forms agree: a message with every field set
+    /// is written with exactly `keys::ALL`, in order, and each key is read
+    /// back into its own field; each content tag is `Content`'s.
+    #[test]
+    fn keys_are_the_serde_forms() {
+        let message = Message::from_author_and_content(Author::new(Role::Tool, "n"), "t")
+            .with_channel("c")
+            .with_recipient("r")
+            .with_content_type("ct");
+        let value = serde_json::to_value(&message).expect("a message serializes");
+        let written: Vec<&str> = value.as_object().expect("an object").keys().map(String::as_str).collect();
+        assert_eq!(written, keys::ALL, "written with keys::ALL, in its order");
+        let text = serde_json::to_string(&message).expect("a message serializes");
+        let back: Message = serde_json::from_str(&text).expect("read back");
+        assert_eq!(back, message);
+        let contents: Vec<Content> = vec![
+            TextContent { text: "x".into() }.into(),
+            SystemContent::default().into(),
+            DeveloperContent::default().into(),
+        ];
+        for (content, tag) in contents.iter().zip(keys::CONTENT_TAGS) {
+            assert_eq!(serde_json::to_value(content).expect("content serializes")["type"], tag);
+        }
     }
 }

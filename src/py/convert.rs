@@ -27,7 +27,7 @@ use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{PyDict, PyList, PyString};
 
 use super::NotPlainJson;
-use crate::chat::{Author, Content, Message, Role, TextContent};
+use crate::chat::{keys, Author, Content, Message, Role, TextContent};
 use crate::{HarmonyError, Rank, TokenId};
 
 /// The attributes of a pydantic model, read from its instance dict (where
@@ -208,24 +208,25 @@ fn content_from_py(item: &Bound<'_, PyAny>, schemas: Schemas) -> PyResult<RawCon
     Ok(RawContent::Json(json.extract::<PyBackedBytes>()?))
 }
 
-/// Reads one `openai_harmony.Message`.
+/// Reads one `openai_harmony.Message`: its fields are named as the JSON
+/// form's keys ([`keys`]), its author's too.
 pub(crate) fn message_from_py(obj: &Bound<'_, PyAny>, schemas: Schemas) -> PyResult<RawMessage> {
     let py = obj.py();
     let message = Fields::of(obj);
     let author_obj = message.get(intern!(py, "author"))?;
     let author = Fields::of(&author_obj);
-    let role: Role = author.get(intern!(py, "role"))?.extract::<PyBackedStr>()?.parse()?;
+    let role: Role = author.get(intern!(py, keys::ROLE))?.extract::<PyBackedStr>()?.parse()?;
     let content = message
-        .get(intern!(py, "content"))?
+        .get(intern!(py, keys::CONTENT))?
         .try_iter()?
         .map(|item| content_from_py(&item?, schemas))
         .collect::<PyResult<Vec<RawContent>>>()?;
     Ok(RawMessage {
         role,
-        name: author.opt_str(intern!(py, "name"))?,
-        recipient: message.opt_str(intern!(py, "recipient"))?,
-        channel: message.opt_str(intern!(py, "channel"))?,
-        content_type: message.opt_str(intern!(py, "content_type"))?,
+        name: author.opt_str(intern!(py, keys::NAME))?,
+        recipient: message.opt_str(intern!(py, keys::RECIPIENT))?,
+        channel: message.opt_str(intern!(py, keys::CHANNEL))?,
+        content_type: message.opt_str(intern!(py, keys::CONTENT_TYPE))?,
         content,
     })
 }

@@ -152,6 +152,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(browser_tool_json, m)?)?;
     m.add("NotPlainJson", m.py().get_type::<NotPlainJson>())?;
+    // The message JSON's keys and content tags, for the Python models.
+    m.add("MESSAGE_KEYS", pyo3::types::PyTuple::new(m.py(), crate::chat::keys::ALL)?)?;
+    m.add("CONTENT_TAGS", pyo3::types::PyTuple::new(m.py(), crate::chat::keys::CONTENT_TAGS)?)?;
     m.add("ContentJsonError", m.py().get_type::<ContentJsonError>())?;
     m.add_function(wrap_pyfunction!(python_tool_json, m)?)?;
     m.add_function(wrap_pyfunction!(default_system_content_json, m)?)?;

@@ -218,3 +218,19 @@ def test_malformed_message_dicts_are_value_errors_naming_the_field(raw: Any, fie
         Conversation.from_dict({"messages": [raw]})
     with pytest.raises(ValueError, match="must be a list"):
         Conversation.from_dict({"messages": {"role": "user"}})
+
+
+def test_the_message_shape_is_the_cores() -> None:
+    """One home for the message JSON's keys (the core's ``chat::keys``): the
+    models' fields, ``to_dict``'s keys and the content tags are the core's."""
+    from openai_harmony import _native
+
+    role, name, content, *header = _native.MESSAGE_KEYS
+    assert set(Message.model_fields) == {"author", content, *header}
+    assert set(Author.model_fields) == {role, name}
+    full = Message.from_author_and_content(Author.new(Role.TOOL, "n"), "t").with_channel("c")
+    full = full.with_recipient("r").with_content_type("ct")
+    assert tuple(full.to_dict()) == _native.MESSAGE_KEYS
+    assert Message.from_dict(full.to_dict()) == full
+    tags = tuple(c.model_fields["type"].default for c in (TextContent, SystemContent, DeveloperContent))
+    assert tags == _native.CONTENT_TAGS
