@@ -1,6 +1,7 @@
 # Quick start: `make demo` and `make test` work from a fresh clone.
-# They need cargo and python3 (with venv); `make test` creates .venv and
-# installs the package into it with `pip install .` (maturin, from PyPI).
+# They need cargo and python3 (with venv). The package is built once, as
+# the wheel users get (`make dist`: maturin and zig from PyPI, in
+# .venv-build), and .venv installs that wheel with no Rust on PATH.
 
 CARGO ?= cargo
 PYTHON ?= python3
@@ -10,7 +11,7 @@ VENV_PY := $(VENV)/bin/python
 PACKAGE_SOURCES := $(shell find src python -type f -not -path '*/__pycache__/*' -not -name '*.so') \
 	Cargo.toml build.rs pyproject.toml README.md
 
-.PHONY: demo demo-rust package test lint rust-lint python-lint python rust-test python-test bench fuzz doc clean \
+.PHONY: dist sdist-check demo demo-rust package test lint rust-lint python-lint python rust-test python-test bench fuzz doc clean \
 	diff-ref ref-suite reference bench-tokenizer xgrammar downstream llama
 
 ## `harmony demo`: render an embedded conversation (system, developer with two
@@ -24,7 +25,7 @@ demo-rust:
 
 ## Every test: lint (Rust and Python), rustdoc, the Rust tests and doctests,
 ## the Python tests, and the reference vectors through the Python package.
-test: lint doc rust-test xgrammar python-test package diff-ref ref-suite
+test: lint doc rust-test xgrammar python-test package sdist-check diff-ref ref-suite
 
 ## The reference wheel, openai-harmony 0.0.8, in its own venv: a measuring
 ## peer for the differential tests, never imported by the package. It reads
@@ -39,8 +40,8 @@ $(REF_VENV)/.installed:
 	test -x $(REF_VENV)/bin/python || $(PYTHON) -m venv $(REF_VENV)
 	$(REF_VENV)/bin/python -m pip install -q "openai-harmony==$(REF_VERSION)"
 	rm -rf $(REF_VENV)/sdist && mkdir -p $(REF_VENV)/sdist
-	$(REF_VENV)/bin/python -m pip download -q --no-deps --no-binary :all: "openai-harmony==$(REF_VERSION)" -d $(REF_VENV)/sdist
-	tar -xzf $(REF_VENV)/sdist/openai_harmony-$(REF_VERSION).tar.gz -C $(REF_VENV)/sdist
+	@echo "== fetching its sdist (for its test suite) from PyPI's index, checked against the index's sha256"
+	$(PYTHON) tests/fetch_sdist.py openai-harmony $(REF_VERSION) $(REF_VENV)/sdist
 	touch $@
 
 ## Differential harness: N seeded cases through both packages, every output
@@ -89,8 +90,11 @@ rust-test:
 	$(CARGO) test --doc
 	@echo "== recorded vectors (../shared/vectors/public):"; cat target/tmp/vector-report.txt 2>/dev/null || echo "   no vector test ran"
 
+## The Python tests, against the wheel installed in .venv, with no Rust
+## toolchain on PATH.
 python-test: python llama
-	HARMONY_REQUIRE_LLAMA=1 HARMONY_XGRAMMAR_PYTHON="$(CURDIR)/$(XG_VENV)/bin/python" $(VENV_PY) -m pytest -q
+	env PATH="$(NO_RUST_PATH)" HARMONY_NO_RUST_PATH_CHECK=1 HARMONY_REQUIRE_LLAMA=1 \
+		HARMONY_XGRAMMAR_PYTHON="$(CURDIR)/$(XG_VENV)/bin/python" $(VENV_PY) -m pytest -q
 
 ## llama.cpp itself for the grammar tests (tests/python/test_llama_cpp.py):
 ## llama-cpp-python builds it from source, about 15 minutes on two cores the
@@ -105,23 +109,22 @@ $(VENV)/.llama-installed: | $(VENV)/.installed
 	touch $@
 
 ## xgrammar in its own venv, for the structural-tag tests (test_grammar.py
-## starts tests/python/xgrammar_check.py in it). xgrammar needs torch, whose
-## PyPI wheel brings CUDA libraries: about 6 GB, installed only where the disk
-## has 12 GB free; otherwise the test says it was skipped and why.
+## starts tests/python/xgrammar_check.py in it): xgrammar's grammar compiler
+## and matcher (C++, through apache-tvm-ffi) with numpy and pydantic, about
+## 125 MB. Not torch (about 6 GB with its CUDA libraries on PyPI) or
+## transformers: xgrammar's Python layer imports them for token bitmasks and
+## the Hugging Face integration, which the check does not use, and
+## xgrammar_check.py gives it small placeholder modules for them.
 XG_VENV ?= .venv-xg
+XG_PACKAGES := xgrammar==0.2.9 apache-tvm-ffi==0.1.15.post2 numpy==2.4.6 pydantic==2.14.4 pydantic-core==2.50.5 \
+	annotated-types==0.8.0 typing-inspection==0.4.5 typing-extensions==4.16.0
 xgrammar: $(XG_VENV)/.installed
 
 $(XG_VENV)/.installed:
-	@free=$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}'); \
-	if [ "$$free" -lt 12 ] && [ -n "$$HARMONY_REQUIRE_ENGINES" ]; then \
-		echo "xgrammar: needs about 6 GB for torch and $$free GB are free; HARMONY_REQUIRE_ENGINES forbids skipping it"; exit 1; \
-	elif [ "$$free" -lt 12 ]; then \
-		echo "xgrammar: SKIPPED, needs about 6 GB for torch and $$free GB are free; the xgrammar test will skip"; \
-	else \
-		echo "== installing xgrammar (with torch, about 6 GB) into $(XG_VENV) for the structural-tag tests"; \
-		(test -x $(XG_VENV)/bin/python || $(PYTHON) -m venv $(XG_VENV)) && \
-		$(XG_VENV)/bin/python -m pip install -q --no-cache-dir "xgrammar>=0.2.9" && touch $@; \
-	fi
+	@echo "== installing xgrammar 0.2.9 without torch into $(XG_VENV) (about 125 MB) for the structural-tag tests"
+	rm -rf $(XG_VENV) && $(PYTHON) -m venv $(XG_VENV)
+	$(XG_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps $(XG_PACKAGES)
+	touch $@
 
 lint: rust-lint python-lint
 
@@ -133,23 +136,78 @@ rust-lint:
 
 ## ruff, mypy (strict) and stubtest on the native module's .pyi.
 python-lint: python
-	$(VENV)/bin/ruff check python tests/python tests/differential tests/downstream
-	$(VENV)/bin/ruff format --check python tests/python tests/differential tests/downstream
+	$(VENV)/bin/ruff check python tests/python tests/differential tests/downstream tests/fetch_sdist.py tests/crate_files.py
+	$(VENV)/bin/ruff format --check python tests/python tests/differential tests/downstream tests/fetch_sdist.py tests/crate_files.py
 	$(VENV)/bin/mypy
 	$(VENV_PY) -m mypy.stubtest openai_harmony._native
 
-## The package installed into .venv with `pip install .` (rebuilt when sources change).
+## The build tools, in their own venv: maturin, zig (ziglang, to link
+## against glibc 2.17 whatever the build machine's glibc) and twine.
+BUILD_VENV ?= .venv-build
+BUILD_TOOLS := maturin==1.16.0 ziglang==0.15.2 twine==6.2.0
+$(BUILD_VENV)/.installed:
+	@echo "== installing the build tools into $(BUILD_VENV): $(BUILD_TOOLS)"
+	test -x $(BUILD_VENV)/bin/python || $(PYTHON) -m venv $(BUILD_VENV)
+	$(BUILD_VENV)/bin/python -m pip install -q --disable-pip-version-check $(BUILD_TOOLS)
+	touch $@
+
+## The wheel and the sdist, as they would be published, into dist/: the
+## wheel is tagged manylinux2014 (glibc 2.17 and newer: every Linux x86_64
+## distribution still supported; maturin links it with zig and checks the
+## symbols it uses), one per CPython version (the extension uses CPython's
+## list layout, so it is not abi3). `twine check --strict` checks both.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+WHEEL_PY := $(shell $(PYTHON) -c 'import sys; print("cp%d%d" % sys.version_info[:2])')
+WHEEL := dist/harmony_codec-$(VERSION)-$(WHEEL_PY)-$(WHEEL_PY)-manylinux2014_x86_64.manylinux_2_17_x86_64.whl
+SDIST := dist/harmony_codec-$(VERSION).tar.gz
+dist: $(WHEEL) $(SDIST)
+
+$(WHEEL): $(PACKAGE_SOURCES) | $(BUILD_VENV)/.installed
+	@echo "== building the wheel with maturin (cargo build --release, linked by zig for manylinux2014): a few minutes on two cores"
+	rm -f dist/harmony_codec-*.whl
+	PATH="$(CURDIR)/$(BUILD_VENV)/bin:$$PATH" $(BUILD_VENV)/bin/maturin build --release --zig \
+		--compatibility manylinux2014 --interpreter $(PYTHON) --out dist
+	test -f $@ || { echo "dist: maturin did not write $@"; ls dist; exit 1; }
+	$(BUILD_VENV)/bin/twine check --strict $@
+
+$(SDIST): $(PACKAGE_SOURCES) | $(BUILD_VENV)/.installed
+	rm -f dist/harmony_codec-*.tar.gz
+	$(BUILD_VENV)/bin/maturin sdist --out dist
+	$(BUILD_VENV)/bin/twine check --strict $@
+
+## PATH without a Rust toolchain: the wheel is installed and tested as a
+## user without Rust gets it.
+NO_RUST_PATH := $(shell printf '%s' "$$PATH" | tr ':' '\n' | grep -v -e '\.cargo' -e rustup | paste -sd: -)
+
+## .venv: the wheel from `make dist`, installed with its extras, no Rust on
+## PATH (reinstalled when the sources change).
 python: $(VENV)/.installed
 
-$(VENV)/.installed: $(PACKAGE_SOURCES)
-	@echo "== creating $(VENV) and installing the package into it (the first time builds the Rust extension in release mode: a few minutes on two cores)"
+$(VENV)/.installed: $(WHEEL)
+	@echo "== creating $(VENV) and installing the wheel into it, with no Rust toolchain on PATH"
 	test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
 	@echo "== upgrading pip"
 	$(VENV_PY) -m pip install -q --upgrade pip
-	@echo "== pip install \".[dev,server,datasets,ray]\": building openai-harmony with maturin (cargo build --release), then pytest, mypy, ruff, llguidance, playwright, starlette, uvicorn, pyarrow, datasets, ray"
-	$(VENV_PY) -m pip install -q ".[dev,server,datasets,ray]"
+	@echo "== pip install $(WHEEL)[dev,server,datasets,ray]: pytest, mypy, ruff, llguidance, playwright, starlette, uvicorn, pyarrow, datasets, ray"
+	@# A .venv from before the rename holds this package as openai-harmony: removed first.
+	$(VENV_PY) -m pip uninstall -q -y openai-harmony 2>/dev/null || true
+	env PATH="$(NO_RUST_PATH)" $(VENV_PY) -m pip install -q --force-reinstall --no-deps "$(WHEEL)"
+	env PATH="$(NO_RUST_PATH)" $(VENV_PY) -m pip install -q "$(WHEEL)[dev,server,datasets,ray]"
 	@echo "== $(VENV) is ready"
 	touch $@
+
+## The sdist builds and installs (in .venv-sdist, with a quick build
+## profile: this checks the sdist is complete, not the optimizer), then
+## renders and parses through the installed package.
+SDIST_VENV ?= .venv-sdist
+sdist-check: $(SDIST)
+	@echo "== building and installing $(SDIST) in $(SDIST_VENV) (cargo, unoptimized: about a minute)"
+	rm -rf $(SDIST_VENV) && $(PYTHON) -m venv $(SDIST_VENV)
+	CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+		CARGO_TARGET_DIR="$(CURDIR)/target/sdist" $(SDIST_VENV)/bin/python -m pip install -q "$(SDIST)"
+	cd /tmp && $(CURDIR)/$(SDIST_VENV)/bin/harmony demo --no-color > /dev/null
+	cd /tmp && $(CURDIR)/$(SDIST_VENV)/bin/python -c "import importlib.metadata as m, openai_harmony as h; \
+		assert m.version('harmony-codec') == h.__version__; print('sdist: harmony-codec', h.__version__, 'installs and runs')"
 
 ## Criterion benches (encoding load, encode, render, parse), then the Python
 ## workloads (median of 3), the grammar bench, `harmony tokenize` with 1
@@ -187,10 +245,15 @@ fuzz:
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
 
-## The crate as it would be published: packaged, then built from the package.
+## The crate as it would be published: `cargo publish --dry-run` packages
+## it and builds it from the package; tests/crate_files.py checks what the
+## package holds; the package's own unit tests and doctests run from it.
 package:
-	$(CARGO) package --allow-dirty --quiet
+	$(CARGO) package --list --allow-dirty | $(PYTHON) tests/crate_files.py
+	$(CARGO) publish --dry-run --allow-dirty --quiet
+	cd target/package/harmony-codec-$(VERSION) && CARGO_TARGET_DIR="$(CURDIR)/target" $(CARGO) test --quiet --lib && \
+		CARGO_TARGET_DIR="$(CURDIR)/target" $(CARGO) test --quiet --doc
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV) $(REF_VENV)
+	rm -rf $(VENV) $(REF_VENV) $(BUILD_VENV) $(SDIST_VENV) $(XG_VENV) dist

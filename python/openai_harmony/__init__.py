@@ -1,6 +1,7 @@
 """openai_harmony: the harmony response format of gpt-oss, over a Rust core.
 
-A drop-in for the reference ``openai_harmony`` package: the same names,
+Published as ``harmony-codec`` (import name ``openai_harmony``). A drop-in
+for OpenAI's reference ``openai_harmony`` package: the same names,
 classes and methods, offline (the vocabulary is embedded), with the GIL
 released around rendering, parsing and encoding.
 
@@ -9,6 +10,7 @@ makes every parser lenient, so that a server written for the reference
 repairs malformed model output instead of failing; see docs/operators.md.
 """
 
+from ._distribution import warn_if_shared as _warn_if_shared
 from ._encoding import (
     ContentDelta,
     Diagnostic,
@@ -43,6 +45,9 @@ from ._models import (
     ToolNamespaceConfig,
 )
 from ._native import __version__
+
+# OpenAI's openai-harmony installed over the same module: say so, once.
+_warn_if_shared(__file__, __version__)
 
 __all__ = [
     "__version__",

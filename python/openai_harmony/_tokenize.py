@@ -180,7 +180,7 @@ def tokenize_file(
         import pyarrow.parquet as pq
     except ImportError:
         raise TokenizeError(
-            "harmony tokenize writes Parquet with pyarrow: pip install 'openai-harmony[datasets]'"
+            "harmony tokenize writes Parquet with pyarrow: pip install 'harmony-codec[datasets]'"
         ) from None
     if workers is None:
         workers = os.cpu_count() or 1

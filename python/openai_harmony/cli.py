@@ -15,11 +15,13 @@ import os
 import re
 import sys
 from collections import Counter
+from pathlib import Path
 from typing import IO, Any, Dict, List, Optional, Sequence, Tuple
 
 from pydantic import ValidationError
 
 from . import _native
+from ._distribution import DISTRIBUTION
 from ._encoding import HarmonyEncoding, HarmonyEncodingName, HarmonyError, StreamableParser, load_harmony_encoding
 from ._models import (
     Author,
@@ -578,6 +580,33 @@ def cmd_serve(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> N
     serve_from_arguments(args)
 
 
+def cmd_stand_in(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -> None:
+    import subprocess
+
+    from . import _distribution as dist
+
+    here = Path(__file__).resolve().parent.parent
+    if args.install and dist.reference_versions(here):
+        raise CliError(
+            f"OpenAI's {dist.REFERENCE} {', '.join(dist.reference_versions(here))} is installed over the same module"
+            f" in {here}; first: pip uninstall -y {dist.REFERENCE} && pip install --force-reinstall --no-deps"
+            f" {dist.DISTRIBUTION}"
+        )
+    wheel = dist.stand_in_wheel(Path(args.out), _native.__version__, args.reference_version)
+    print(f"wrote {wheel}", file=out)
+    if args.install:
+        command = [sys.executable, "-m", "pip", "install", "--no-deps", "--force-reinstall", str(wheel)]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            last = (done.stderr.strip() or done.stdout.strip() or f"exit {done.returncode}").splitlines()[-1]
+            raise CliError(f"pip could not install the stand-in: {last}")
+        version = wheel.name.split("-")[1]
+        print(f"installed {dist.REFERENCE} {version} (no files; requires {dist.DISTRIBUTION})", file=out)
+        print(
+            f"to keep it through `pip install --force-reinstall` of a server: PIP_FIND_LINKS={wheel.parent}", file=out
+        )
+
+
 def _date(value: str) -> str:
     """--date: a calendar date, YYYY-MM-DD."""
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
@@ -600,7 +629,7 @@ def _color_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="harmony", description="Render, parse and inspect the harmony format of gpt-oss.")
-    ap.add_argument("--version", action="version", version=f"harmony (openai-harmony {_native.__version__})")
+    ap.add_argument("--version", action="version", version=f"harmony ({DISTRIBUTION} {_native.__version__})")
     sub = ap.add_subparsers(dest="command", required=True)
 
     def conversation_input(p: argparse.ArgumentParser) -> None:
@@ -714,6 +743,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="render, inspect and parse an embedded example")
     _color_options(p)
+
+    p = sub.add_parser(
+        "stand-in",
+        help="write (and --install) an empty openai-harmony wheel that requires harmony-codec, so a server's"
+        " openai-harmony requirement keeps this package (docs/install.md)",
+    )
+    p.add_argument(
+        "--out", default=".", help="directory for the wheel (default: the current one; keep it for PIP_FIND_LINKS)"
+    )
+    p.add_argument(
+        "--version",
+        dest="reference_version",
+        default="0.0.8",
+        help="the openai-harmony release to stand in for (default: 0.0.8; a server pinning ==0.0.4 needs 0.0.4)",
+    )
+    p.add_argument("--install", action="store_true", help="install it with this Python's pip")
     return ap
 
 
@@ -725,6 +770,7 @@ COMMANDS = {
     "tokenize": cmd_tokenize,
     "serve": cmd_serve,
     "playground": cmd_serve,
+    "stand-in": cmd_stand_in,
 }
 
 

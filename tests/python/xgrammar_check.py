@@ -1,7 +1,7 @@
 """Checks completion grammars of syntax "xgrammar" with xgrammar itself.
 
-Run in a venv that has xgrammar (it needs torch, so it lives in its own venv,
-.venv-xg, made by `make xgrammar`); test_grammar.py writes the case file and
+Run in a venv that has xgrammar (.venv-xg, made by `make xgrammar`, without
+torch; see `import_xgrammar`); test_grammar.py writes the case file and
 starts this script. The case file holds the vocabulary (hex bytes per token
 id), the stop tokens and batches of (structural tag, cases); each case is a
 completion's tokens and the index of its first wrong token (-1: valid).
@@ -14,11 +14,45 @@ not (here only <|endoftext|>) waits after them for a stop token."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
+import types
 from typing import Any, Dict, List, Tuple
 
-import xgrammar as xgr  # type: ignore[import-not-found, unused-ignore]
+
+def import_xgrammar() -> Any:
+    """xgrammar, with or without torch. Its grammar compiler and matcher are
+    C++ (through apache-tvm-ffi) and need neither torch nor transformers,
+    but its Python layer imports torch (for token bitmasks, as it loads) and
+    transformers (for the Hugging Face tokenizer integration). Where they
+    are not installed (torch from PyPI is about 6 GB of CUDA libraries),
+    placeholders with the names xgrammar reads take their place; the
+    bitmask and Hugging Face paths are not used here, and calling them would
+    fail. tvm_ffi is imported first, so that it sees no torch at all."""
+    if importlib.util.find_spec("torch") is None:
+        import tvm_ffi  # type: ignore[import-not-found, unused-ignore]  # noqa: F401
+
+        torch = types.ModuleType("torch")
+        tensor = type("Tensor", (), {})
+        for name in ("Tensor", "LongTensor", "FloatTensor", "IntTensor"):
+            setattr(torch, name, tensor)
+        torch.int32 = "int32"  # type: ignore[attr-defined]
+        torch.tensor = lambda *args, **kwargs: tensor()  # type: ignore[attr-defined]
+        sys.modules["torch"] = torch
+    if importlib.util.find_spec("transformers") is None:
+        transformers = types.ModuleType("transformers")
+        base = type("PreTrainedTokenizerBase", (), {})
+        transformers.PreTrainedTokenizerBase = base  # type: ignore[attr-defined]
+        transformers.PreTrainedTokenizerFast = type("PreTrainedTokenizerFast", (base,), {})  # type: ignore[attr-defined]
+        transformers.LogitsProcessor = type("LogitsProcessor", (), {})  # type: ignore[attr-defined]
+        sys.modules["transformers"] = transformers
+    import xgrammar  # type: ignore[import-not-found, unused-ignore]
+
+    return xgrammar
+
+
+xgr = import_xgrammar()
 
 
 def run(compiled: Any, tokens: List[int], terminate: bool) -> Tuple[str, int, Any]:

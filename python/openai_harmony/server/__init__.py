@@ -40,8 +40,7 @@ try:
     import uvicorn  # noqa: F401
 except ImportError as error:  # pragma: no cover - depends on the install
     raise ImportError(
-        "openai_harmony.server needs the [server] extra: pip install 'openai-harmony[server]'"
-        f" ({error.name} is missing)"
+        f"openai_harmony.server needs the [server] extra: pip install 'harmony-codec[server]' ({error.name} is missing)"
     ) from error
 
 from .._encoding import HarmonyEncodingName, load_harmony_encoding

@@ -37,7 +37,7 @@ def _lib() -> Any:
     try:
         import llama_cpp
     except ImportError as error:  # pragma: no cover - depends on the install
-        raise ImportError("running a GGUF model needs llama-cpp-python: pip install 'openai-harmony[llama]'") from error
+        raise ImportError("running a GGUF model needs llama-cpp-python: pip install 'harmony-codec[llama]'") from error
     return llama_cpp
 
 
