@@ -97,15 +97,21 @@ python-test: python llama
 		HARMONY_XGRAMMAR_PYTHON="$(CURDIR)/$(XG_VENV)/bin/python" $(VENV_PY) -m pytest -q
 
 ## llama.cpp itself for the grammar tests (tests/python/test_llama_cpp.py):
-## llama-cpp-python builds it from source, about 15 minutes on two cores the
-## first time; pip keeps the wheel in its cache, so a new venv takes seconds.
+## llama-cpp-python builds it from source the first time (about 12 minutes
+## on two cores; the build's progress is printed every 30 s); pip keeps the
+## wheel in its cache, so a new venv takes seconds. Only what the tests use
+## is built: the CPU backend for any x86-64 (not -march=native), no curl,
+## no multimodal library (LLAVA_BUILD=OFF; llama_cpp imports it lazily).
 ## A failed build fails `make test` (the tests are required, not skipped).
 LLAMA_CPP_PYTHON := 0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAMA_CURL=OFF -DLLAVA_BUILD=OFF
 llama: $(VENV)/.llama-installed
 
 $(VENV)/.llama-installed: | $(VENV)/.installed
-	@echo "== installing llama-cpp-python==$(LLAMA_CPP_PYTHON) (builds llama.cpp from source the first time: about 15 minutes on two cores)"
-	CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_CURL=OFF" $(VENV_PY) -m pip install -q "llama-cpp-python==$(LLAMA_CPP_PYTHON)"
+	@echo "== installing llama-cpp-python==$(LLAMA_CPP_PYTHON) (builds llama.cpp from source the first time: about 12 minutes on two cores)"
+	mkdir -p .cache
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PYTHON) tests/progress.py "building llama.cpp" .cache/llama-build.log -- \
+		$(VENV_PY) -m pip install -v "llama-cpp-python==$(LLAMA_CPP_PYTHON)"
 	touch $@
 
 ## xgrammar in its own venv, for the structural-tag tests (test_grammar.py
@@ -136,8 +142,8 @@ rust-lint:
 
 ## ruff, mypy (strict) and stubtest on the native module's .pyi.
 python-lint: python
-	$(VENV)/bin/ruff check python tests/python tests/differential tests/downstream tests/fetch_sdist.py tests/crate_files.py
-	$(VENV)/bin/ruff format --check python tests/python tests/differential tests/downstream tests/fetch_sdist.py tests/crate_files.py
+	$(VENV)/bin/ruff check python tests/python tests/differential tests/downstream tests/fetch_sdist.py tests/crate_files.py tests/progress.py
+	$(VENV)/bin/ruff format --check python tests/python tests/differential tests/downstream tests/fetch_sdist.py tests/crate_files.py tests/progress.py
 	$(VENV)/bin/mypy
 	$(VENV_PY) -m mypy.stubtest openai_harmony._native
 
@@ -192,7 +198,9 @@ $(VENV)/.installed: $(WHEEL)
 	@# A .venv from before the rename holds this package as openai-harmony: removed first.
 	$(VENV_PY) -m pip uninstall -q -y openai-harmony 2>/dev/null || true
 	env PATH="$(NO_RUST_PATH)" $(VENV_PY) -m pip install -q --force-reinstall --no-deps "$(WHEEL)"
-	env PATH="$(NO_RUST_PATH)" $(VENV_PY) -m pip install -q "$(WHEEL)[dev,server,datasets,ray]"
+	mkdir -p .cache
+	$(PYTHON) tests/progress.py "installing the extras" .cache/pip-venv.log -- \
+		env PATH="$(NO_RUST_PATH)" $(VENV_PY) -m pip install "$(WHEEL)[dev,server,datasets,ray]"
 	@echo "== $(VENV) is ready"
 	touch $@
 
