@@ -122,3 +122,21 @@ def test_figures_have_one_source() -> None:
     assert done.returncode == 0, done.stderr
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert readme.count("<!--fig:") >= 6
+
+
+def test_every_install_line_installs_this_project() -> None:
+    """No doc, message or example tells a user to `pip install openai-harmony`
+    (OpenAI's package): ours is `harmony-codec`. Only the reference pinned as
+    the test peer (`openai-harmony==0.0.8`) and the swap's `pip uninstall`
+    may name it."""
+    files = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]
+    files += sorted((ROOT / "examples").rglob("*.md")) + sorted((ROOT / "python").rglob("*.py"))
+    wrong = []
+    for path in files:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for match in re.finditer(r"pip install[^`'\"\n]*?openai-harmony(\S*)", line):
+                if not match.group(1).startswith("==0.0.8"):
+                    wrong.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not wrong, "\n".join(wrong)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "pip install dist/harmony_codec-" in readme and 'harmony-codec = "0.1"' in readme
