@@ -11,7 +11,7 @@ VENV_PY := $(VENV)/bin/python
 PACKAGE_SOURCES := $(shell find src python -type f -not -path '*/__pycache__/*' -not -name '*.so') \
 	Cargo.toml build.rs pyproject.toml README.md
 
-.PHONY: dist sdist-check demo demo-rust package test lint rust-lint python-lint python rust-test python-test bench fuzz doc clean \
+.PHONY: dist sdist-check wheels demo demo-rust package test lint rust-lint python-lint python rust-test python-test bench fuzz doc clean \
 	diff-ref ref-suite reference bench-tokenizer xgrammar downstream llama
 
 ## `harmony demo`: render an embedded conversation (system, developer with two
@@ -25,7 +25,7 @@ demo-rust:
 
 ## Every test: lint (Rust and Python), rustdoc, the Rust tests and doctests,
 ## the Python tests, and the reference vectors through the Python package.
-test: lint doc rust-test xgrammar python-test package sdist-check diff-ref ref-suite
+test: lint doc rust-test xgrammar python-test package sdist-check wheels diff-ref ref-suite
 
 ## The reference wheel, openai-harmony 0.0.8, in its own venv: a measuring
 ## peer for the differential tests, never imported by the package. It reads
@@ -181,6 +181,29 @@ $(SDIST): $(PACKAGE_SOURCES) | $(BUILD_VENV)/.installed
 	$(BUILD_VENV)/bin/maturin sdist --out dist
 	$(BUILD_VENV)/bin/twine check --strict $@
 
+## The wheels of the other CPython versions this machine has (3.9 to 3.13,
+## on PATH or under pyenv), into dist/, each then installed in a venv of
+## its Python, with no Rust on PATH, and run (`harmony demo`, a render and
+## a parse): requires-python says 3.9+, and this checks it. A version
+## this machine lacks is named and left out.
+OTHER_PYTHONS := $(strip $(foreach v,3.9 3.10 3.12 3.13,$(firstword $(wildcard $(HOME)/.pyenv/versions/$(v).*/bin/python$(v)) $(shell command -v python$(v) 2>/dev/null))))
+wheels: dist/.other-wheels
+
+dist/.other-wheels: $(WHEEL) | $(BUILD_VENV)/.installed
+	@if [ -z "$(OTHER_PYTHONS)" ]; then echo "wheels: no CPython 3.9, 3.10, 3.12 or 3.13 here; only $(WHEEL_PY) is built"; exit 0; fi; \
+	echo "== wheels for $(OTHER_PYTHONS)"; \
+	PATH="$(CURDIR)/$(BUILD_VENV)/bin:$$PATH" $(BUILD_VENV)/bin/maturin build --release --zig --compatibility manylinux2014 \
+		$(foreach p,$(OTHER_PYTHONS),-i $(p)) --out dist 2>&1 | grep -E "Built wheel|error" ; \
+	for p in $(OTHER_PYTHONS); do \
+		tag=$$($$p -c 'import sys; print("cp%d%d" % sys.version_info[:2])'); \
+		rm -rf .venv-wheel-$$tag && $$p -m venv .venv-wheel-$$tag && \
+		env PATH="$(NO_RUST_PATH)" .venv-wheel-$$tag/bin/python -m pip install -q --disable-pip-version-check \
+			dist/harmony_codec-$(VERSION)-$$tag-$$tag-manylinux2014_x86_64.manylinux_2_17_x86_64.whl && \
+		(cd /tmp && env PATH="$(NO_RUST_PATH)" $(CURDIR)/.venv-wheel-$$tag/bin/harmony demo --no-color > /dev/null) && \
+		echo "wheels: $$tag installs without Rust and runs harmony demo" || exit 1; \
+	done; \
+	touch $@
+
 ## PATH without a Rust toolchain: the wheel is installed and tested as a
 ## user without Rust gets it.
 NO_RUST_PATH := $(shell printf '%s' "$$PATH" | tr ':' '\n' | grep -v -e '\.cargo' -e rustup | paste -sd: -)
@@ -264,4 +287,4 @@ package:
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV) $(REF_VENV) $(BUILD_VENV) $(SDIST_VENV) $(XG_VENV) dist
+	rm -rf $(VENV) $(REF_VENV) $(BUILD_VENV) $(SDIST_VENV) $(XG_VENV) .venv-wheel-* dist
