@@ -18,11 +18,8 @@ either deletes them. This module
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import warnings
-import zipfile
 from pathlib import Path
 from typing import List, Optional, Tuple
 
@@ -80,6 +77,9 @@ def warn_if_shared(package_init: str, ours: str) -> None:
 
 
 def _record_line(name: str, data: bytes) -> str:
+    import base64
+    import hashlib
+
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
     return f"{name},sha256={digest},{len(data)}"
 
@@ -91,6 +91,8 @@ def stand_in_wheel(out_dir: Path, ours: str, version: str = STAND_IN_VERSION) ->
     reference's version to stand in for (a server pinning
     ``openai-harmony==0.0.4`` needs ``0.0.4``: a local label is ignored by
     such a pin)."""
+    import zipfile
+
     parts = version.split(".")
     if not version or "+" in version or not all(p.isdigit() for p in parts):
         raise ValueError(f"--version must be a release like 0.0.8, got {version!r}")
