@@ -94,7 +94,7 @@ rust-test:
 ## toolchain on PATH.
 python-test: python llama
 	env PATH="$(NO_RUST_PATH)" HARMONY_NO_RUST_PATH_CHECK=1 HARMONY_REQUIRE_LLAMA=1 \
-		HARMONY_XGRAMMAR_PYTHON="$(CURDIR)/$(XG_VENV)/bin/python" $(VENV_PY) -m pytest -q
+		HARMONY_XGRAMMAR_PYTHON="$(CURDIR)/$(XG_VENV)/bin/python" $(VENV_PY) -m pytest -q --durations=5
 
 ## llama.cpp itself for the grammar tests (tests/python/test_llama_cpp.py):
 ## llama-cpp-python builds it from source the first time (3m16s measured
@@ -192,8 +192,9 @@ wheels: dist/.other-wheels
 dist/.other-wheels: $(WHEEL) | $(BUILD_VENV)/.installed
 	@if [ -z "$(OTHER_PYTHONS)" ]; then echo "wheels: no CPython 3.9, 3.10, 3.12 or 3.13 here; only $(WHEEL_PY) is built"; exit 0; fi; \
 	echo "== wheels for $(OTHER_PYTHONS)"; \
-	PATH="$(CURDIR)/$(BUILD_VENV)/bin:$$PATH" $(BUILD_VENV)/bin/maturin build --release --zig --compatibility manylinux2014 \
-		$(foreach p,$(OTHER_PYTHONS),-i $(p)) --out dist 2>&1 | grep -E "Built wheel|error" ; \
+	mkdir -p .cache && PATH="$(CURDIR)/$(BUILD_VENV)/bin:$$PATH" $(PYTHON) tests/progress.py "building the wheels" \
+		.cache/wheels-build.log -- $(BUILD_VENV)/bin/maturin build --release --zig --compatibility manylinux2014 \
+		$(foreach p,$(OTHER_PYTHONS),-i $(p)) --out dist || exit 1; \
 	for p in $(OTHER_PYTHONS); do \
 		tag=$$($$p -c 'import sys; print("cp%d%d" % sys.version_info[:2])'); \
 		rm -rf .venv-wheel-$$tag && $$p -m venv .venv-wheel-$$tag && \
