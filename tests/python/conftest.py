@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
 
@@ -103,6 +103,17 @@ def started(args: List[str], **popen: Any) -> Iterator[subprocess.Popen[Any]]:
             proc.kill()
         with contextlib.suppress(Exception):
             proc.communicate(timeout=30)
+
+
+@contextlib.contextmanager
+def started_harmony(*args: str) -> Iterator[Tuple[subprocess.Popen[str], str]]:
+    """``harmony ARGS`` (``python -m openai_harmony.cli``), started as
+    ``started`` starts a program, stdout and stderr piped as text; yields the
+    process and the first line it printed (a server's address)."""
+    command = [sys.executable, "-m", "openai_harmony.cli", *args]
+    with started(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        yield proc, proc.stdout.readline()
 
 
 def sigint_was_ignored() -> bool:

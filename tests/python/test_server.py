@@ -10,8 +10,6 @@ from __future__ import annotations
 import importlib
 import json
 import re
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -25,7 +23,7 @@ from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Sequenc
 import pytest
 from pydantic import TypeAdapter
 
-from conftest import started
+from conftest import started_harmony
 from openai_harmony import HarmonyEncoding, Message, Role
 from openai_harmony.interop import prompt_for_chat_completions, prompt_for_responses
 
@@ -1134,14 +1132,7 @@ def test_the_demo_calls_a_declared_tool(enc: HarmonyEncoding) -> None:
 def test_harmony_serve(tmp_path: Path) -> None:
     import signal
 
-    with started(
-        [sys.executable, "-m", "openai_harmony.cli", "serve", "--port", "0", "--delay", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
+    with started_harmony("serve", "--port", "0", "--delay", "0") as (proc, line):
         m = re.search(r"on (http://[\d.]+:\d+/v1)", line)
         assert m, line
         client = openai.OpenAI(base_url=m.group(1), api_key="x", max_retries=0, timeout=30)
@@ -1161,14 +1152,8 @@ def test_harmony_serve_stops_cleanly(how: str) -> None:
     the server with status 0, also when the tests run in a background job."""
     import signal
 
-    with started(
-        [sys.executable, "-m", "openai_harmony.cli", "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
-        assert proc.stdout is not None
-        assert "serving" in proc.stdout.readline()
+    with started_harmony("serve", "--port", "0") as (proc, line):
+        assert "serving" in line
         proc.send_signal(getattr(signal, how))
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0 and "Traceback" not in err, err

@@ -16,7 +16,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
-from conftest import started
+from conftest import started, started_harmony
 from openai_harmony import Conversation, HarmonyEncoding, Message, Role, SystemContent
 from openai_harmony import server as harmony_server
 
@@ -345,14 +345,7 @@ def test_harmony_playground_serves_the_page() -> None:
     import re
     import signal
 
-    with started(
-        [sys.executable, "-m", "openai_harmony.cli", "playground", "--port", "0", "--no-open"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
+    with started_harmony("playground", "--port", "0", "--no-open") as (proc, line):
         m = re.search(r"playground: (http://[\d.]+:\d+/)", line)
         assert m, line
         page = urllib.request.urlopen(m.group(1), timeout=10).read()

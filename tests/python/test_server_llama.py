@@ -12,8 +12,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from typing import Any, Dict, Iterator, List
@@ -30,7 +28,7 @@ except ImportError:
 import jsonschema
 import openai
 
-from conftest import started
+from conftest import started_harmony
 from llama_model import cached_model
 from openai_harmony import HarmonyEncoding
 from openai_harmony import server as harmony_server
@@ -193,14 +191,7 @@ def test_a_client_hanging_up_frees_the_model(client: openai.OpenAI, engine: Llam
 
 
 def test_harmony_serve_with_a_gguf_model() -> None:
-    with started(
-        [sys.executable, "-m", "openai_harmony.cli", "serve", "--port", "0", "--model", str(cached_model())],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
+    with started_harmony("serve", "--port", "0", "--model", str(cached_model())) as (proc, line):
         m = re.search(r"on (http://[\d.]+:\d+/v1) \((.*?) in llama.cpp, grammar on", line)
         assert m, line
         api = openai.OpenAI(base_url=m.group(1), api_key="x", max_retries=0, timeout=120)
