@@ -586,9 +586,10 @@ def cmd_stand_in(enc: HarmonyEncoding, args: argparse.Namespace, out: IO[str]) -
     from . import _distribution as dist
 
     here = Path(__file__).resolve().parent.parent
-    if args.install and dist.reference_versions(here):
+    installed = dist.reference_versions(here)
+    if args.install and installed:
         raise CliError(
-            f"OpenAI's {dist.REFERENCE} {', '.join(dist.reference_versions(here))} is installed over the same module"
+            f"OpenAI's {dist.REFERENCE} {', '.join(installed)} is installed over the same module"
             f" in {here}; first: pip uninstall -y {dist.REFERENCE} && pip install --force-reinstall --no-deps"
             f" {dist.DISTRIBUTION}"
         )
